@@ -1,0 +1,3 @@
+from stemnet.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""Command line: `python -m stemnet generate|train ...`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from stemnet.config import ConfigError, load_config
+from stemnet.data.schema import DataError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (ConfigError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m stemnet", description=__doc__)
+    commands = parser.add_subparsers(required=True, dest="command")
+
+    generate = commands.add_parser("generate", help="write a synthetic ad-funnel data set")
+    generate.add_argument("--config", required=True, type=Path)
+    generate.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
+    generate.add_argument("--seed", type=int, help="overrides data.seed")
+    generate.set_defaults(run=_generate)
+
+    train = commands.add_parser("train", help="train a model and write a scoring bundle")
+    train.add_argument("--config", required=True, type=Path)
+    train.add_argument("--data", required=True, type=Path, help="directory written by `generate`")
+    train.add_argument("--bundle-out", required=True, type=Path)
+    train.add_argument("--epochs", type=int, help="overrides train.epochs")
+    train.add_argument("--seed", type=int, help="overrides train.seed")
+    train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    train.set_defaults(run=_train)
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from stemnet.data.synthetic import generate
+
+    config = load_config(args.config, data__seed=args.seed)
+    started = time.perf_counter()
+    counts = generate(config.data, args.out)
+    print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
+
+
+def _train(args: argparse.Namespace) -> None:
+    # Imported here so `generate` does not pay for importing torch and onnx.
+    from stemnet.export.bundle import write_bundle
+    from stemnet.train import train
+
+    config = load_config(args.config, train__epochs=args.epochs, train__seed=args.seed, train__device=args.device)
+    started = time.perf_counter()
+    result = train(config, args.data)
+    trained = time.perf_counter()
+    write_bundle(args.bundle_out, result, config)
+    print(
+        f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: {args.bundle_out}"
+    )

@@ -1,0 +1,154 @@
+"""Typed, strictly validated run configuration loaded from YAML.
+
+One file holds every section so that `generate` and `train` can share it. Unknown keys,
+wrong types and missing sections are rejected with the file and the key path in the
+message: a typo in a config must never silently fall back to a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used as written."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    seed: int = 7
+    num_users: int = 5000
+    num_ads: int = 1000
+    num_rows: int = 200_000
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+    latent_dim: int = 8
+    # Share of users whose follow preference is the negation of their pay preference.
+    conflict_user_fraction: float = 0.3
+    # Popularity of the k-th most popular user/ad is proportional to (k + offset) ** -exponent.
+    popularity_exponent: float = 0.8
+    popularity_offset: int = 50
+    positive_rates: dict[str, float] = field(
+        default_factory=lambda: {"follow": 0.10, "activation": 0.02, "pay": 0.003}
+    )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    architecture: str = "stem_net"
+    embedding_dim: int = 16
+    num_shared_experts: int = 1
+    num_task_experts: int = 1
+    expert_hidden: list[int] = field(default_factory=lambda: [512, 512, 512])
+    gate_hidden: list[int] = field(default_factory=lambda: [128, 64])
+    tower_hidden: list[int] = field(default_factory=lambda: [128, 64])
+    # Fields that get a task-specific embedding table; None means every field.
+    task_specific_fields: Optional[list[str]] = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    epochs: int = 10
+    batch_size: int = 4096
+    eval_batch_size: int = 65536
+    learning_rate: float = 1.0e-3
+    embedding_l2: float = 1.0e-6
+    min_count: int = 10
+    patience: int = 2
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    model_name: str = "stem-net"
+    opset: int = 18
+    parity_requests: int = 200
+    max_candidates: int = 20
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+
+REQUIRED_SECTIONS = ("data", "model", "train")
+
+
+def load_config(path: str | Path, **overrides: Any) -> Config:
+    """Reads and validates `path`; `overrides` are `section__key=value` pairs from the CLI."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with sections {list(REQUIRED_SECTIONS)}")
+    for key, value in overrides.items():
+        if value is not None:
+            section, name = key.split("__")
+            raw.setdefault(section, {})[name] = value
+    missing = [name for name in REQUIRED_SECTIONS if name not in raw]
+    if missing:
+        raise ConfigError(f"{path}: missing section(s) {missing}")
+    return _build(Config, raw, f"{path}")
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}")
+    values = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        key_where = f"{where}: {name}" if cls is Config else f"{where}.{name}"
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, key_where)
+        else:
+            values[name] = _checked(value, hint, key_where)
+    return cls(**values)
+
+
+def _checked(value: Any, hint: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _checked(value, inner, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _type_error(where, "a list", value)
+        return [_checked(item, args[0], f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _type_error(where, "a mapping", value)
+        return {_checked(k, args[0], where): _checked(v, args[1], f"{where}.{k}") for k, v in value.items()}
+    # bool is an int subclass in Python; `epochs: true` is still a mistake.
+    if isinstance(value, bool) and hint is not bool:
+        raise _type_error(where, hint.__name__, value)
+    if hint is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, hint):
+        raise _type_error(where, hint.__name__, value)
+    return value
+
+
+def _type_error(where: str, expected: str, value: Any) -> ConfigError:
+    hint = ""
+    if expected == "float" and isinstance(value, str):
+        hint = " (YAML reads 1e-6 as a string; write 1.0e-6)"
+    return ConfigError(f"{where}: expected {expected}, got {type(value).__name__} {value!r}{hint}")

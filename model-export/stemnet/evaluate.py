@@ -1,0 +1,57 @@
+"""Per-task AUC and logloss, and batched prediction."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stemnet.data.dataset import EncodedSplit, make_loader
+from stemnet.models.base import MultiTaskModel
+
+LOGLOSS_EPS = 1e-7
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mann-Whitney AUC with ties counted as half; NaN when only one class is present."""
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    ranks = pd.Series(scores).rank(method="average").to_numpy()
+    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def logloss(labels: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(probs.astype(np.float64), LOGLOSS_EPS, 1 - LOGLOSS_EPS)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+@torch.no_grad()
+def predict(model: MultiTaskModel, split: EncodedSplit, batch_size: int, device: torch.device) -> np.ndarray:
+    model.eval()
+    outputs = [model(ids.to(device)).cpu() for ids, _ in make_loader(split, batch_size, shuffle=False)]
+    return torch.cat(outputs).numpy()
+
+
+def task_metrics(tasks: list[str], split: EncodedSplit, probs: np.ndarray) -> dict[str, dict[str, float]]:
+    """AUC and logloss per task, plus the Bayes-optimal AUC when the split has true probabilities."""
+    metrics = {}
+    for t, task in enumerate(tasks):
+        labels = split.labels[:, t]
+        metrics[task] = {"auc": roc_auc(labels, probs[:, t]), "logloss": logloss(labels, probs[:, t])}
+        if split.true_probs is not None:
+            metrics[task]["bayes_auc"] = roc_auc(labels, split.true_probs[:, t])
+    return metrics
+
+
+def average_auc(metrics: dict[str, dict[str, float]]) -> float:
+    return float(np.nanmean([m["auc"] for m in metrics.values()]))
+
+
+def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
+    return "  ".join(
+        f"{task}: " + " ".join(f"{name}={value:.4f}" for name, value in values.items())
+        for task, values in metrics.items()
+    )

@@ -1,0 +1,166 @@
+"""Writes a scoring bundle as specified in docs/bundle-format.md.
+
+The bundle is assembled in a temporary sibling directory and renamed into place, so a reader
+never sees a half-written bundle.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stemnet.config import Config
+from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
+from stemnet.export.parity import build_requests, encode_requests, fixture_lines
+from stemnet.models.base import MultiTaskModel
+from stemnet.train import TrainingResult
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.onnx"
+PARITY_FILE = "parity.jsonl"
+
+
+def write_bundle(out_dir: Path, result: TrainingResult, config: Config) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the bundle from a service running as another user
+    try:
+        _write_contents(staging, result, config)
+        _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> None:
+    # A non-empty directory cannot be replaced atomically; move the old one aside first so the
+    # target is at any moment either the old complete bundle, absent, or the new complete one.
+    retired = staging.with_name(staging.name + ".old")
+    if out_dir.exists():
+        out_dir.rename(retired)
+    staging.rename(out_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_contents(root: Path, result: TrainingResult, config: Config) -> None:
+    model = result.model.eval()
+    (root / "vocab").mkdir()
+    (root / "tables").mkdir()
+    for name, vocab in result.vocabs.items():
+        vocab.write(root / _vocab_file(name))
+    for spec in model.table_specs:
+        model.embeddings.weight(spec).detach().cpu().numpy().astype("<f4").tofile(root / _table_file(spec.file_stem))
+    signature = export_dense(model, root / MODEL_FILE, config.export.opset)
+    _write_parity(root, result, config, signature)
+    manifest = _manifest(root, result, config, signature)
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_parity(root: Path, result: TrainingResult, config: Config, signature: OnnxSignature) -> None:
+    """Scores the fixtures in PyTorch, insists ONNX Runtime agrees, then writes them."""
+    requests = build_requests(
+        result.test_frame, result.schema, config.export.parity_requests, config.export.max_candidates, config.train.seed
+    )
+    ids = torch.from_numpy(encode_requests(requests, result.schema, result.vocabs))
+    table_inputs, probs = _score(result.model, ids)
+    check_against_torch(root / MODEL_FILE, signature, table_inputs, probs)
+    lines = fixture_lines(requests, probs, result.model.tasks)
+    with open(root / PARITY_FILE, "w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
+@torch.no_grad()
+def _score(model: MultiTaskModel, ids: torch.Tensor) -> tuple[list[np.ndarray], np.ndarray]:
+    device = next(model.parameters()).device
+    table_inputs = model.embeddings(ids.to(device))
+    probs = model.forward_dense(table_inputs)
+    return [t.cpu().numpy() for t in table_inputs.values()], probs.cpu().numpy()
+
+
+def _manifest(root: Path, result: TrainingResult, config: Config, signature: OnnxSignature) -> dict:
+    model, schema = result.model, result.schema
+    dim = model.embedding_dim
+    return {
+        "formatVersion": FORMAT_VERSION,
+        "model": {
+            "name": config.export.model_name,
+            "version": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+            "architecture": config.model.architecture,
+            "hyperparameters": _hyperparameters(config, result),
+        },
+        "tasks": list(model.tasks),
+        "embeddingDim": dim,
+        "minCount": config.train.min_count,
+        "userIdField": schema.user_id_field,
+        "itemIdField": schema.item_id_field,
+        "fields": [
+            {"name": f.name, "side": f.side, "vocabulary": _vocab_file(f.name), "vocabSize": result.vocabs[f.name].size}
+            for f in schema.fields
+        ],
+        "tables": [
+            {
+                "name": spec.name,
+                "file": _table_file(spec.file_stem),
+                "rows": spec.rows,
+                "dim": dim,
+                "fields": [{"name": f, "rowOffset": o} for f, o in zip(spec.fields, spec.row_offsets)],
+            }
+            for spec in model.table_specs
+        ],
+        "onnx": {
+            "file": MODEL_FILE,
+            "opset": signature.opset,
+            "inputs": [
+                {"name": name, "table": spec.name, "dtype": "float32", "shape": ["batch", len(spec.fields), dim]}
+                for name, spec in zip(signature.input_names, model.table_specs)
+            ],
+            "outputs": [{"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", len(model.tasks)]}],
+        },
+        "parityFixtures": PARITY_FILE,
+        "files": _checksums(root),
+        "metrics": _json_safe(result.metrics),
+    }
+
+
+def _hyperparameters(config: Config, result: TrainingResult) -> dict:
+    train = config.train
+    return {
+        **{k: v for k, v in dataclasses.asdict(config.model).items() if k != "architecture"},
+        "batch_size": train.batch_size,
+        "learning_rate": train.learning_rate,
+        "embedding_l2": train.embedding_l2,
+        "epochs_trained": result.epochs_trained,
+        "seed": train.seed,
+    }
+
+
+def _checksums(root: Path) -> dict[str, str]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def _json_safe(value):
+    """Metrics with NaN (e.g. AUC of a split without positives) become null: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _vocab_file(field: str) -> str:
+    return f"vocab/{field}.txt"
+
+
+def _table_file(file_stem: str) -> str:
+    return f"tables/{file_stem}.f32"

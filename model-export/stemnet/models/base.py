@@ -1,0 +1,45 @@
+"""What every multi-task model offers the trainer and the exporter."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from stemnet.models.tables import EmbeddingTables, TableSpec
+
+
+def mlp(in_dim: int, hidden: list[int], out_dim: int | None = None) -> nn.Sequential:
+    """Linear+ReLU per hidden size, then a plain Linear to `out_dim` if given."""
+    layers: list[nn.Module] = []
+    for size in hidden:
+        layers += [nn.Linear(in_dim, size), nn.ReLU()]
+        in_dim = size
+    if out_dim is not None:
+        layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+class MultiTaskModel(nn.Module):
+    """Split into an embedding lookup and a dense part, because only the dense part is exported
+    to ONNX: the service looks the rows up itself from the bundle's table files."""
+
+    def __init__(self, specs: list[TableSpec], field_order: list[str], tasks: list[str], embedding_dim: int):
+        super().__init__()
+        self.tasks = list(tasks)
+        self.field_order = list(field_order)
+        self.embedding_dim = embedding_dim
+        self.embeddings = EmbeddingTables(specs, field_order, embedding_dim)
+
+    @property
+    def table_specs(self) -> list[TableSpec]:
+        return self.embeddings.specs
+
+    def dense_logits(self, table_inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[B, T] logits from table name -> [B, F_table, D] embedding rows."""
+        raise NotImplementedError
+
+    def forward_dense(self, table_inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.sigmoid(self.dense_logits(table_inputs))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """[B, T] probabilities for per-field row indices `ids` [B, F]."""
+        return self.forward_dense(self.embeddings(ids))

@@ -1,0 +1,100 @@
+import shutil
+
+import pandas as pd
+import pytest
+
+from stemnet.cli import main
+from stemnet.config import ConfigError, load_config
+from stemnet.data.schema import DataError, Schema
+from stemnet.data.splits import read_split
+
+GOOD = """
+data: {num_users: 10, num_ads: 5, num_rows: 100}
+model: {expert_hidden: [8]}
+train: {epochs: 1}
+"""
+
+
+def _config(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config_loads(tmp_path):
+    config = load_config(_config(tmp_path, GOOD), train__seed=5)
+    assert config.model.expert_hidden == [8]
+    assert config.train.seed == 5
+    assert config.train.embedding_l2 == 1.0e-6
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (GOOD.replace("epochs: 1", "epochs: 1, epochz: 2"), r"config.yaml: train: unknown key\(s\) \['epochz'\]"),
+        (GOOD.replace("epochs: 1", "epochs: three"), r"config.yaml: train.epochs: expected int, got str"),
+        (GOOD.replace("[8]", "[8, wide]"), r"model.expert_hidden\[1\]: expected int"),
+        (GOOD + "train2: {}\n", r"unknown key\(s\) \['train2'\]"),
+        (GOOD.replace("train: {epochs: 1}", ""), r"config.yaml: missing section\(s\) \['train'\]"),
+        (GOOD.replace("epochs: 1", "learning_rate: 1e-3"), r"train.learning_rate: expected float.*write 1.0e-6"),
+        (GOOD.replace("epochs: 1", "epochs: true"), r"train.epochs: expected int, got bool"),
+    ],
+)
+def test_malformed_config_names_the_file_and_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_config(tmp_path, text))
+
+
+@pytest.fixture()
+def data_copy(tiny_data, tmp_path):
+    return shutil.copytree(tiny_data, tmp_path / "data")
+
+
+def _rewrite(path, change):
+    frame = pd.read_parquet(path)
+    change(frame).to_parquet(path, index=False)
+
+
+def test_missing_label_column_is_named(data_copy):
+    _rewrite(data_copy / "valid.parquet", lambda f: f.drop(columns=["pay"]))
+    with pytest.raises(DataError, match=r"valid.parquet: missing label column 'pay'"):
+        read_split(data_copy, "valid", Schema.load(data_copy))
+
+
+def test_non_binary_label_is_named(data_copy):
+    _rewrite(data_copy / "train.parquet", lambda f: f.assign(activation=f["activation"] * 3))
+    with pytest.raises(DataError, match=r"train.parquet: label column 'activation' must hold only 0/1, found \[3\]"):
+        read_split(data_copy, "train", Schema.load(data_copy))
+
+
+def test_empty_file_is_reported(data_copy):
+    _rewrite(data_copy / "test.parquet", lambda f: f.head(0))
+    with pytest.raises(DataError, match=r"test.parquet: the file has no rows"):
+        read_split(data_copy, "test", Schema.load(data_copy))
+
+
+def test_missing_feature_column_is_named(data_copy):
+    _rewrite(data_copy / "train.parquet", lambda f: f.drop(columns=["device"]))
+    with pytest.raises(DataError, match=r"train.parquet: missing feature column\(s\) \['device'\]"):
+        read_split(data_copy, "train", Schema.load(data_copy))
+
+
+def test_garbage_file_is_reported(data_copy):
+    (data_copy / "train.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DataError, match=r"train.parquet: not a readable Parquet file"):
+        read_split(data_copy, "train", Schema.load(data_copy))
+
+
+def test_cli_reports_unknown_field_in_config_without_a_traceback(data_copy, tmp_path, capsys):
+    config = _config(tmp_path, GOOD.replace("expert_hidden: [8]", "expert_hidden: [8], task_specific_fields: [ad_id, clicks]"))
+    code = main(["train", "--config", str(config), "--data", str(data_copy), "--bundle-out", str(tmp_path / "bundle")])
+    assert code == 2
+    assert "task_specific_fields: unknown field(s) ['clicks']" in capsys.readouterr().err
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_cli_reports_missing_data_directory(tmp_path, capsys):
+    config = _config(tmp_path, GOOD)
+    code = main(["train", "--config", str(config), "--data", str(tmp_path / "nowhere"), "--bundle-out", str(tmp_path / "b")])
+    assert code == 2
+    assert "schema.yaml" in capsys.readouterr().err

@@ -1,0 +1,36 @@
+import dataclasses
+
+import pandas as pd
+
+from stemnet.data.synthetic import SCHEMA, SPLITS, generate
+
+
+def _small(config):
+    return dataclasses.replace(config.data, num_rows=20_000)
+
+
+def test_same_seed_gives_byte_identical_files(tiny_config, tmp_path):
+    generate(_small(tiny_config), tmp_path / "a")
+    generate(_small(tiny_config), tmp_path / "b")
+    for name in [f"{s}.parquet" for s in SPLITS] + ["schema.yaml"]:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_other_seed_gives_other_data(tiny_config, tmp_path):
+    generate(_small(tiny_config), tmp_path / "a")
+    generate(dataclasses.replace(_small(tiny_config), seed=tiny_config.data.seed + 1), tmp_path / "b")
+    assert (tmp_path / "a" / "train.parquet").read_bytes() != (tmp_path / "b" / "train.parquet").read_bytes()
+
+
+def test_positive_rates_and_true_probabilities(tiny_config, tiny_data):
+    train = pd.read_parquet(tiny_data / "train.parquet")
+    assert list(train.columns[: len(SCHEMA.fields)]) == SCHEMA.field_names
+    for task, rate in tiny_config.data.positive_rates.items():
+        assert abs(train[f"p_{task}"].mean() - rate) < 0.2 * rate
+        assert abs(train[task].mean() - rate) < 0.35 * rate
+        assert set(train[task].unique()) <= {0, 1}
+
+
+def test_most_users_reach_min_count_in_train(tiny_config, tiny_data):
+    counts = pd.read_parquet(tiny_data / "train.parquet")["user_id"].value_counts()
+    assert (counts >= tiny_config.train.min_count).mean() > 0.9

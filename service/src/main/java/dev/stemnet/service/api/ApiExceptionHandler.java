@@ -1,0 +1,98 @@
+package dev.stemnet.service.api;
+
+import dev.stemnet.service.scoring.InvalidRequestException;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.bind.MethodArgumentNotValidException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.StreamReadException;
+
+/**
+ * Every error leaves as RFC 7807 {@code application/problem+json}. A 400 names the first offending part of
+ * the request in {@code field} and lists every problem in {@code errors}, unless the body is too broken to
+ * blame a field; a 500 says nothing about the inside, which goes to the log.
+ */
+@RestControllerAdvice
+class ApiExceptionHandler extends ResponseEntityExceptionHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ApiExceptionHandler.class);
+
+    /** Serialized into the {@code errors} property. */
+    record FieldProblem(String field, String message) {}
+
+    @ExceptionHandler(InvalidRequestException.class)
+    ResponseEntity<Object> handleInvalidRequest(InvalidRequestException e) {
+        return badRequest(List.of(new FieldProblem(e.field(), e.reason())));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleMethodArgumentNotValid(
+            MethodArgumentNotValidException e, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        return badRequest(e.getBindingResult().getFieldErrors().stream()
+                .map(error -> new FieldProblem(error.getField(), error.getDefaultMessage()))
+                .sorted(Comparator.comparing(FieldProblem::field))
+                .toList());
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleHttpMessageNotReadable(
+            HttpMessageNotReadableException e, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        if (e.getMostSpecificCause() instanceof JacksonException jackson) {
+            // A syntax error's message helps the client; a mapping error's message names our Java classes.
+            String reason = jackson instanceof StreamReadException
+                    ? "malformed JSON: " + jackson.getOriginalMessage()
+                    : "value has the wrong JSON type";
+            String field = fieldPath(jackson.getPath());
+            return field.isEmpty() ? badRequest(reason) : badRequest(List.of(new FieldProblem(field, reason)));
+        }
+        return badRequest("unreadable request body: " + e.getMostSpecificCause().getMessage());
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<Object> handleUnexpected(Exception e) {
+        log.error("Unexpected error while handling a request", e);
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
+                "Internal error; the service log has the details");
+        return ResponseEntity.internalServerError().body(problem);
+    }
+
+    private static ResponseEntity<Object> badRequest(List<FieldProblem> problems) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, problems.stream()
+                .map(p -> p.field() + ": " + p.message())
+                .collect(Collectors.joining("; ")));
+        problem.setProperty("field", problems.get(0).field());
+        problem.setProperty("errors", problems);
+        return ResponseEntity.badRequest().body(problem);
+    }
+
+    /** For a body so broken that no field can be blamed. */
+    private static ResponseEntity<Object> badRequest(String detail) {
+        return ResponseEntity.badRequest().body(ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, detail));
+    }
+
+    /** Jackson's path to the bad value in the notation of bean validation: {@code candidates[2].features}. */
+    private static String fieldPath(List<JacksonException.Reference> path) {
+        StringBuilder field = new StringBuilder();
+        for (JacksonException.Reference reference : path) {
+            if (reference.getPropertyName() != null) {
+                field.append(field.isEmpty() ? "" : ".").append(reference.getPropertyName());
+            } else if (reference.getIndex() >= 0) {
+                field.append('[').append(reference.getIndex()).append(']');
+            }
+        }
+        return field.toString();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.stemnet.service.api;
+
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.stemnet.service.bundle.Manifest;
+import dev.stemnet.service.bundle.Manifest.FieldSpec;
+import dev.stemnet.service.bundle.Manifest.Side;
+import dev.stemnet.service.bundle.Manifest.TableField;
+import dev.stemnet.service.bundle.Manifest.TableSpec;
+import dev.stemnet.service.inference.DeviceChoice;
+import dev.stemnet.service.inference.ExecutionDevice;
+import dev.stemnet.service.inference.RuntimeSettings;
+import dev.stemnet.service.model.LoadedModel;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** One model as {@code GET /v1/models} shows it. */
+public record ModelDescription(
+        String name,
+        String version,
+        String architecture,
+        Map<String, Object> hyperparameters,
+        List<String> tasks,
+        String userIdField,
+        String itemIdField,
+        List<Field> fields,
+        List<Table> tables,
+        Runtime runtime,
+        Load load,
+        Map<String, Object> metrics) {
+
+    public record Field(String name, Side side, long vocabSize) {}
+
+    public record Table(String name, long rows, int dim, List<String> fields) {}
+
+    /** @param cudaUnavailableReason null when the device is CUDA */
+    public record Runtime(ExecutionDevice device, String cudaUnavailableReason, int intraOpThreads, OptLevel optimizationLevel) {}
+
+    public record Load(String bundleDir, Instant loadedAt, long loadMillis) {}
+
+    static ModelDescription of(LoadedModel model, RuntimeSettings settings) {
+        Manifest manifest = model.manifest();
+        DeviceChoice device = model.network().deviceChoice();
+        return new ModelDescription(
+                manifest.model().name(),
+                manifest.model().version(),
+                manifest.model().architecture(),
+                manifest.model().hyperparameters(),
+                manifest.tasks(),
+                manifest.userIdField(),
+                manifest.itemIdField(),
+                manifest.fields().stream().map(ModelDescription::field).toList(),
+                manifest.tables().stream().map(ModelDescription::table).toList(),
+                new Runtime(device.device(), device.cudaUnavailableReason(),
+                        settings.intraOpThreads(), settings.optimizationLevel()),
+                new Load(model.bundle().directory().toString(), model.loadedAt(), model.loadDuration().toMillis()),
+                manifest.metrics());
+    }
+
+    private static Field field(FieldSpec field) {
+        return new Field(field.name(), field.side(), field.vocabSize());
+    }
+
+    private static Table table(TableSpec table) {
+        return new Table(table.name(), table.rows(), table.dim(),
+                table.fields().stream().map(TableField::name).toList());
+    }
+}

@@ -1,0 +1,83 @@
+package dev.stemnet.service.bundle;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import jakarta.validation.constraints.PositiveOrZero;
+import jakarta.validation.constraints.Size;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json} as described in {@code docs/bundle-format.md}. The constraints catch
+ * missing keys; {@link ManifestConsistency} checks how the parts refer to each other.
+ */
+public record Manifest(
+        @NotNull Integer formatVersion,
+        @NotNull @Valid ModelInfo model,
+        @NotEmpty List<@NotBlank String> tasks,
+        @Positive int embeddingDim,
+        Integer minCount,
+        @NotBlank String userIdField,
+        @NotBlank String itemIdField,
+        @NotEmpty List<@NotNull @Valid FieldSpec> fields,
+        @NotEmpty List<@NotNull @Valid TableSpec> tables,
+        @NotNull @Valid OnnxSpec onnx,
+        String parityFixtures,
+        @NotEmpty Map<String, @NotBlank String> files,
+        Map<String, Object> metrics) {
+
+    public static final int SUPPORTED_FORMAT_VERSION = 1;
+
+    public record ModelInfo(
+            @NotBlank String name,
+            @NotBlank String version,
+            @NotBlank String architecture,
+            Map<String, Object> hyperparameters) {}
+
+    public enum Side {
+        @JsonProperty("user") USER,
+        @JsonProperty("item") ITEM
+    }
+
+    public record FieldSpec(
+            @NotBlank String name,
+            @NotNull Side side,
+            @NotBlank String vocabulary,
+            @Positive long vocabSize) {}
+
+    public record TableSpec(
+            @NotBlank String name,
+            @NotBlank String file,
+            @Positive long rows,
+            @Positive int dim,
+            @NotEmpty List<@NotNull @Valid TableField> fields) {
+
+        public long sizeInBytes() {
+            return rows * dim * Float.BYTES;
+        }
+    }
+
+    public record TableField(@NotBlank String name, @PositiveOrZero long rowOffset) {}
+
+    public record OnnxSpec(
+            @NotBlank String file,
+            Integer opset,
+            @NotEmpty List<@NotNull @Valid TensorSpec> inputs,
+            @Size(min = 1, max = 1) List<@NotNull @Valid TensorSpec> outputs) {
+
+        public TensorSpec output() {
+            return outputs.get(0);
+        }
+    }
+
+    /** {@code table} is set for inputs only; {@code shape} mixes the axis name "batch" and sizes. */
+    public record TensorSpec(
+            @NotBlank String name,
+            String table,
+            @NotBlank String dtype,
+            @NotNull List<Object> shape) {}
+}

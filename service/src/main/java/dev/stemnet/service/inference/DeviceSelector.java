@@ -1,0 +1,47 @@
+package dev.stemnet.service.inference;
+
+import ai.onnxruntime.OrtException;
+import java.util.Optional;
+
+/**
+ * Decides between CUDA and CPU. Kept apart from ONNX Runtime so the decision can be tested on any machine:
+ * the GPU probe and the step that enables CUDA are passed in.
+ */
+public final class DeviceSelector {
+
+    /** Adds the CUDA execution provider to the session being built; fails without usable CUDA libraries. */
+    @FunctionalInterface
+    public interface CudaEnabler {
+        void enableCuda() throws OrtException;
+    }
+
+    private final GpuProbe gpuProbe;
+
+    public DeviceSelector(GpuProbe gpuProbe) {
+        this.gpuProbe = gpuProbe;
+    }
+
+    /** @throws IllegalStateException in mode CUDA when CUDA cannot be used, with the reason */
+    public DeviceChoice select(DeviceMode mode, CudaEnabler cudaEnabler) {
+        if (mode == DeviceMode.CPU) {
+            return DeviceChoice.cpu("configured: stem.runtime.device=cpu");
+        }
+        Optional<String> cudaProblem = gpuProbe.whyNoGpu().or(() -> tryEnable(cudaEnabler));
+        if (cudaProblem.isEmpty()) {
+            return DeviceChoice.cuda();
+        }
+        if (mode == DeviceMode.CUDA) {
+            throw new IllegalStateException("stem.runtime.device=cuda, but CUDA cannot be used: " + cudaProblem.get());
+        }
+        return DeviceChoice.cpu(cudaProblem.get());
+    }
+
+    private static Optional<String> tryEnable(CudaEnabler cudaEnabler) {
+        try {
+            cudaEnabler.enableCuda();
+            return Optional.empty();
+        } catch (OrtException e) {
+            return Optional.of("CUDA execution provider failed to start: " + e.getMessage());
+        }
+    }
+}

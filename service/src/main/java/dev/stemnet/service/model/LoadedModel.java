@@ -1,0 +1,29 @@
+package dev.stemnet.service.model;
+
+import dev.stemnet.service.bundle.Manifest;
+import dev.stemnet.service.bundle.ModelBundle;
+import dev.stemnet.service.embedding.EmbeddingStore;
+import dev.stemnet.service.inference.OnnxModel;
+import dev.stemnet.service.scoring.Scorer;
+import java.time.Duration;
+import java.time.Instant;
+
+/** A model ready to score, with everything it holds open. */
+public record LoadedModel(
+        ModelBundle bundle,
+        EmbeddingStore embeddingStore,
+        OnnxModel network,
+        Scorer scorer,
+        Instant loadedAt,
+        Duration loadDuration) implements AutoCloseable {
+
+    public Manifest manifest() {
+        return bundle.manifest();
+    }
+
+    @Override
+    public void close() {
+        network.close();
+        embeddingStore.close();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.stemnet.service.model;
+
+import dev.stemnet.service.bundle.BundleLoader;
+import dev.stemnet.service.bundle.Manifest;
+import dev.stemnet.service.bundle.ModelBundle;
+import dev.stemnet.service.embedding.CacheSettings;
+import dev.stemnet.service.embedding.CachingEmbeddingStore;
+import dev.stemnet.service.embedding.EmbeddingStore;
+import dev.stemnet.service.embedding.MappedFileEmbeddingStore;
+import dev.stemnet.service.inference.DeviceSelector;
+import dev.stemnet.service.inference.OnnxModel;
+import dev.stemnet.service.inference.RuntimeSettings;
+import dev.stemnet.service.scoring.Scorer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Puts a model together from a bundle directory: checked bundle, cached embedding rows, ONNX session. */
+public final class ModelLoader {
+
+    private static final Logger log = LoggerFactory.getLogger(ModelLoader.class);
+
+    private final BundleLoader bundleLoader;
+    private final RuntimeSettings runtimeSettings;
+    private final CacheSettings cacheSettings;
+    private final DeviceSelector deviceSelector;
+
+    public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings, CacheSettings cacheSettings,
+            DeviceSelector deviceSelector) {
+        this.bundleLoader = bundleLoader;
+        this.runtimeSettings = runtimeSettings;
+        this.cacheSettings = cacheSettings;
+        this.deviceSelector = deviceSelector;
+    }
+
+    public LoadedModel load(Path bundleDir) {
+        Instant loadedAt = Instant.now();
+        long started = System.nanoTime();
+        ModelBundle bundle = bundleLoader.load(bundleDir);
+        Manifest manifest = bundle.manifest();
+        EmbeddingStore store = new CachingEmbeddingStore(
+                new MappedFileEmbeddingStore(manifest.tables(), table -> bundle.file(table.file())),
+                manifest.tables(),
+                cacheSettings);
+        OnnxModel network = OnnxModel.open(
+                bundle.file(manifest.onnx().file()), manifest.onnx(), runtimeSettings, deviceSelector);
+        Duration loadDuration = Duration.ofNanos(System.nanoTime() - started);
+        log.info("Loaded model {} version {} from {} in {} ms, running on {}", manifest.model().name(),
+                manifest.model().version(), bundle.directory(), loadDuration.toMillis(), network.deviceChoice());
+        return new LoadedModel(bundle, store, network, new Scorer(bundle, store, network), loadedAt, loadDuration);
+    }
+}

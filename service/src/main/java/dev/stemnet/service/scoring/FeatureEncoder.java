@@ -1,0 +1,122 @@
+package dev.stemnet.service.scoring;
+
+import dev.stemnet.service.bundle.Manifest;
+import dev.stemnet.service.bundle.Manifest.FieldSpec;
+import dev.stemnet.service.bundle.Manifest.Side;
+import dev.stemnet.service.bundle.Manifest.TableField;
+import dev.stemnet.service.bundle.Manifest.TableSpec;
+import dev.stemnet.service.bundle.ModelBundle;
+import dev.stemnet.service.bundle.Vocabulary;
+import dev.stemnet.service.scoring.ScoreRequest.Candidate;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Turns a request's raw values into embedding table rows: value -> vocabulary index (0 when missing or
+ * unknown) -> {@code rowOffset + index}. The result holds, per table, one row per (candidate, field) slot
+ * in the layout of the network's input {@code [batch, F_table]}.
+ */
+final class FeatureEncoder {
+
+    private final String userIdField;
+    private final String itemIdField;
+    private final List<FieldSpec> fields;
+    private final Vocabulary[] vocabularies;
+    private final Map<String, Integer> positionByField = new HashMap<>();
+    private final List<TableLayout> tables;
+
+    /** A table's fields as positions into {@link #fields}, with the row offset of each. */
+    private record TableLayout(int[] fieldPositions, long[] rowOffsets) {}
+
+    FeatureEncoder(ModelBundle bundle) {
+        Manifest manifest = bundle.manifest();
+        this.userIdField = manifest.userIdField();
+        this.itemIdField = manifest.itemIdField();
+        this.fields = manifest.fields();
+        this.vocabularies = new Vocabulary[fields.size()];
+        for (int p = 0; p < fields.size(); p++) {
+            positionByField.put(fields.get(p).name(), p);
+            vocabularies[p] = bundle.vocabulary(fields.get(p).name());
+        }
+        this.tables = manifest.tables().stream().map(this::layout).toList();
+    }
+
+    private TableLayout layout(TableSpec table) {
+        int[] positions = table.fields().stream().mapToInt(f -> positionByField.get(f.name())).toArray();
+        long[] rowOffsets = table.fields().stream().mapToLong(TableField::rowOffset).toArray();
+        return new TableLayout(positions, rowOffsets);
+    }
+
+    /**
+     * @return per table in manifest order, {@code batch * F_table} rows: candidate {@code b}'s row for the
+     *         table's field {@code j} at {@code b * F_table + j}
+     * @throws InvalidRequestException when a feature is not a field of its side
+     */
+    long[][] encode(ScoreRequest request) {
+        checkFeatureNames("userFeatures", request.userFeatures(), Side.USER);
+        int[] userIndices = new int[fields.size()];
+        writeIndices(Side.USER, request.userId(), request.userFeatures(), userIndices);
+
+        List<Candidate> candidates = request.candidates();
+        long[][] rowsByTable = new long[tables.size()][];
+        for (int t = 0; t < tables.size(); t++) {
+            rowsByTable[t] = new long[candidates.size() * tables.get(t).fieldPositions.length];
+        }
+        for (int b = 0; b < candidates.size(); b++) {
+            Candidate candidate = candidates.get(b);
+            checkFeatureNames("candidates[" + b + "].features", candidate.features(), Side.ITEM);
+            // The user's indices are the same for every candidate; only the item fields are filled in.
+            int[] indices = userIndices.clone();
+            writeIndices(Side.ITEM, candidate.itemId(), candidate.features(), indices);
+            for (int t = 0; t < tables.size(); t++) {
+                TableLayout table = tables.get(t);
+                int width = table.fieldPositions.length;
+                for (int j = 0; j < width; j++) {
+                    rowsByTable[t][b * width + j] = table.rowOffsets[j] + indices[table.fieldPositions[j]];
+                }
+            }
+        }
+        return rowsByTable;
+    }
+
+    /** Writes the vocabulary index of every field of {@code side} into {@code indices}, by field position. */
+    private void writeIndices(Side side, String id, Map<String, String> features, int[] indices) {
+        for (int p = 0; p < fields.size(); p++) {
+            FieldSpec field = fields.get(p);
+            if (field.side() == side) {
+                String value = field.name().equals(idField(side)) ? id : features.get(field.name());
+                indices[p] = vocabularies[p].indexOf(value);
+            }
+        }
+    }
+
+    private void checkFeatureNames(String path, Map<String, String> features, Side side) {
+        String sideName = side.name().toLowerCase();
+        for (String name : features.keySet()) {
+            if (name.equals(idField(side))) {
+                throw new InvalidRequestException(path + "." + name, "the " + sideName + " id field comes from "
+                        + (side == Side.USER ? "userId" : "itemId"));
+            }
+            Integer position = positionByField.get(name);
+            if (position == null || fields.get(position).side() != side) {
+                throw new InvalidRequestException(path + "." + name,
+                        "not one of the model's " + sideName + " fields " + featureNames(side));
+            }
+        }
+    }
+
+    /** The names a request may use as features of {@code side}: its fields except the id field. */
+    private TreeSet<String> featureNames(Side side) {
+        TreeSet<String> names = new TreeSet<>();
+        fields.stream()
+                .filter(field -> field.side() == side && !field.name().equals(idField(side)))
+                .forEach(field -> names.add(field.name()));
+        return names;
+    }
+
+    private String idField(Side side) {
+        return side == Side.USER ? userIdField : itemIdField;
+    }
+}

@@ -1,0 +1,35 @@
+package dev.stemnet.service.scoring;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One user and the candidates to score for them. Feature values are raw categorical values as strings;
+ * a {@code null} value counts as missing.
+ *
+ * @param requestId optional, echoed in the response
+ * @param tasks     optional, every task of the model when left out
+ */
+public record ScoreRequest(
+        String requestId,
+        @NotBlank String userId,
+        Map<String, String> userFeatures,
+        @NotEmpty List<@NotNull @Valid Candidate> candidates,
+        @Size(min = 1, message = "must not be empty; leave it out to score every task") List<@NotBlank String> tasks) {
+
+    public ScoreRequest {
+        userFeatures = userFeatures == null ? Map.of() : userFeatures;
+    }
+
+    public record Candidate(@NotBlank String itemId, Map<String, String> features) {
+
+        public Candidate {
+            features = features == null ? Map.of() : features;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.stemnet.service.scoring;
+
+import dev.stemnet.service.bundle.Manifest.TableSpec;
+import dev.stemnet.service.bundle.ModelBundle;
+import dev.stemnet.service.embedding.EmbeddingStore;
+import dev.stemnet.service.inference.OnnxModel;
+import dev.stemnet.service.scoring.ScoreRequest.Candidate;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scores the candidates of a request with one model: encode values as table rows, gather the rows into
+ * the network's inputs, run the network once for the whole batch, pick the requested tasks.
+ */
+public final class Scorer {
+
+    private final List<TableSpec> tables;
+    private final List<String> tasks;
+    private final FeatureEncoder encoder;
+    private final EmbeddingGatherer gatherer;
+    private final OnnxModel network;
+    private final ThreadLocal<InputBuffers> buffers = ThreadLocal.withInitial(InputBuffers::new);
+
+    public Scorer(ModelBundle bundle, EmbeddingStore store, OnnxModel network) {
+        this.tables = bundle.manifest().tables();
+        this.tasks = bundle.manifest().tasks();
+        this.encoder = new FeatureEncoder(bundle);
+        this.gatherer = new EmbeddingGatherer(store);
+        this.network = network;
+    }
+
+    /**
+     * @return one entry per candidate, in request order
+     * @throws InvalidRequestException for an unknown task or feature
+     */
+    public List<CandidateScores> score(ScoreRequest request) {
+        boolean[] requestedTasks = requestedTasks(request.tasks());
+        long[][] rowsByTable = encoder.encode(request);
+
+        InputBuffers threadBuffers = buffers.get();
+        Map<String, FloatBuffer> inputByTable = new HashMap<>();
+        for (int t = 0; t < tables.size(); t++) {
+            TableSpec table = tables.get(t);
+            inputByTable.put(table.name(), gatherer.gather(table, rowsByTable[t], threadBuffers));
+        }
+        List<Candidate> candidates = request.candidates();
+        float[][] probabilities = network.run(candidates.size(), inputByTable);
+
+        List<CandidateScores> results = new ArrayList<>(candidates.size());
+        for (int b = 0; b < candidates.size(); b++) {
+            Map<String, Double> scores = new LinkedHashMap<>();
+            for (int task = 0; task < tasks.size(); task++) {
+                if (requestedTasks[task]) {
+                    scores.put(tasks.get(task), (double) probabilities[b][task]);
+                }
+            }
+            results.add(new CandidateScores(candidates.get(b).itemId(), scores));
+        }
+        return results;
+    }
+
+    /** By task position in the manifest; every task when the request names none. */
+    private boolean[] requestedTasks(List<String> requested) {
+        boolean[] wanted = new boolean[tasks.size()];
+        if (requested == null) {
+            Arrays.fill(wanted, true);
+            return wanted;
+        }
+        for (int i = 0; i < requested.size(); i++) {
+            int position = tasks.indexOf(requested.get(i));
+            if (position < 0) {
+                throw new InvalidRequestException("tasks[" + i + "]",
+                        "unknown task '" + requested.get(i) + "'; this model has tasks " + tasks);
+            }
+            wanted[position] = true;
+        }
+        return wanted;
+    }
+}

@@ -1,0 +1,52 @@
+package dev.stemnet.service;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/**
+ * The tiny bundle the Python trainer writes for these tests. Tests that need it fail, never skip, when it
+ * is missing: a skipped contract test would let the service drift from the trainer unnoticed.
+ */
+public final class TestBundle {
+
+    public static final String DIRECTORY_PROPERTY = "stem.test.bundle-dir";
+
+    private TestBundle() {}
+
+    public static Path directory() {
+        String configured = System.getProperty(DIRECTORY_PROPERTY);
+        if (configured == null || configured.isBlank()) {
+            fail("System property " + DIRECTORY_PROPERTY + " is not set; run the tests through Maven"
+                    + " (the service pom sets it) or pass -D" + DIRECTORY_PROPERTY + "=<bundle dir>");
+        }
+        Path directory = Path.of(configured).toAbsolutePath().normalize();
+        if (!Files.isRegularFile(directory.resolve("manifest.json"))) {
+            fail("No test bundle at " + directory + ". Build it with `make test-bundle` (or run everything"
+                    + " with `make test`) from the repository root.");
+        }
+        return directory;
+    }
+
+    /** A private copy to corrupt. */
+    public static Path copyTo(Path target) {
+        Path source = directory();
+        try (Stream<Path> paths = Files.walk(source)) {
+            for (Path path : (Iterable<Path>) paths::iterator) {
+                Path copy = target.resolve(source.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(copy);
+                } else {
+                    Files.copy(path, copy);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return target;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.stemnet.service.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stemnet.service.RunningServiceTest;
+import dev.stemnet.service.TestBundle;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+class ModelsAndHealthApiTest extends RunningServiceTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @Test
+    void describesTheLoadedModel() {
+        JsonNode manifest = JSON.readTree(TestBundle.directory().resolve("manifest.json"));
+
+        JsonNode model = JSON.readTree(client.get().uri("/v1/models").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody())
+                .get("models").get(0);
+
+        assertThat(model.get("name")).isEqualTo(manifest.get("model").get("name"));
+        assertThat(model.get("version")).isEqualTo(manifest.get("model").get("version"));
+        assertThat(model.get("architecture")).isEqualTo(manifest.get("model").get("architecture"));
+        assertThat(model.get("tasks")).isEqualTo(manifest.get("tasks"));
+        assertThat(model.get("metrics")).isEqualTo(manifest.get("metrics"));
+        assertThat(model.get("fields").size()).isEqualTo(manifest.get("fields").size());
+        JsonNode firstTable = model.get("tables").get(0);
+        JsonNode firstManifestTable = manifest.get("tables").get(0);
+        assertThat(firstTable.get("name")).isEqualTo(firstManifestTable.get("name"));
+        assertThat(firstTable.get("rows")).isEqualTo(firstManifestTable.get("rows"));
+        assertThat(firstTable.get("fields").size()).isEqualTo(firstManifestTable.get("fields").size());
+        assertThat(model.get("load").get("loadMillis").asLong()).isNotNegative();
+        assertThat(model.get("load").get("loadedAt").asString()).isNotBlank();
+
+        JsonNode runtime = model.get("runtime");
+        assertThat(runtime.get("device").asString()).isIn("CUDA", "CPU");
+        if (runtime.get("device").asString().equals("CPU")) {
+            assertThat(runtime.get("cudaUnavailableReason").asString()).isNotBlank();
+        }
+    }
+
+    @Test
+    void isHealthyAndReadyWithTheModelLoaded() {
+        client.get().uri("/actuator/health").exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.status").isEqualTo("UP")
+                .jsonPath("$.components.model.status").isEqualTo("UP");
+        client.get().uri("/actuator/health/readiness").exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.status").isEqualTo("UP")
+                .jsonPath("$.components.model.status").isEqualTo("UP");
+    }
+}

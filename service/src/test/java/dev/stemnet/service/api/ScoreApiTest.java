@@ -1,0 +1,106 @@
+package dev.stemnet.service.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stemnet.service.RunningServiceTest;
+import java.util.Collections;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.servlet.client.RestTestClient;
+
+/** {@code POST /v1/score} against the test bundle (tasks follow, activation, pay). */
+class ScoreApiTest extends RunningServiceTest {
+
+    private static final String CANDIDATE = """
+            {"itemId": "a1", "features": {"advertiser": "adv1", "category": "c1", "creative_type": "video"}}""";
+
+    @Test
+    void scoresEveryTaskInManifestOrderAndMakesUpARequestIdWhenThereIsNone() {
+        String body = """
+                {"userId": "u1", "userFeatures": {"device": "ios"}, "candidates": [%s, {"itemId": "unseen-ad"}]}
+                """.formatted(CANDIDATE);
+
+        post(body).expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.requestId").value(String.class, id -> assertThat(UUID.fromString(id)).isNotNull())
+                .jsonPath("$.model.name").isEqualTo("stem-net")
+                .jsonPath("$.results[0].itemId").isEqualTo("a1")
+                .jsonPath("$.results[1].itemId").isEqualTo("unseen-ad")
+                .jsonPath("$.results[1].scores.pay").value(Double.class, p -> assertThat(p).isBetween(0.0, 1.0))
+                .jsonPath("$.results[0].scores").value(Map.class,
+                        scores -> assertThat(scores.keySet()).containsExactly("follow", "activation", "pay"));
+    }
+
+    @Test
+    void returnsOnlyTheRequestedTasksInManifestOrder() {
+        String body = """
+                {"requestId": "r7", "userId": "u1", "candidates": [%s], "tasks": ["pay", "follow"]}
+                """.formatted(CANDIDATE);
+
+        post(body).expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.requestId").isEqualTo("r7")
+                .jsonPath("$.results[0].scores").value(Map.class,
+                        scores -> assertThat(scores.keySet()).containsExactly("follow", "pay"));
+    }
+
+    static Stream<Arguments> badRequests() {
+        String tooMany = String.join(",", Collections.nCopies(1001, CANDIDATE));
+        return Stream.of(
+                Arguments.of("missing userId", "{\"candidates\": [" + CANDIDATE + "]}", "userId"),
+                Arguments.of("blank userId", "{\"userId\": \" \", \"candidates\": [" + CANDIDATE + "]}", "userId"),
+                Arguments.of("missing candidates", "{\"userId\": \"u1\"}", "candidates"),
+                Arguments.of("empty candidates", "{\"userId\": \"u1\", \"candidates\": []}", "candidates"),
+                Arguments.of("too many candidates", "{\"userId\": \"u1\", \"candidates\": [" + tooMany + "]}", "candidates"),
+                Arguments.of("candidates not a list", "{\"userId\": \"u1\", \"candidates\": \"a1\"}", "candidates"),
+                Arguments.of("candidate without itemId",
+                        "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", {\"features\": {}}]}", "candidates[1].itemId"),
+                Arguments.of("unknown task",
+                        "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"tasks\": [\"follow\", \"click\"]}", "tasks[1]"),
+                Arguments.of("empty tasks", "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"tasks\": []}", "tasks"),
+                Arguments.of("unknown item feature",
+                        "{\"userId\": \"u1\", \"candidates\": [{\"itemId\": \"a1\", \"features\": {\"colour\": \"red\"}}]}",
+                        "candidates[0].features.colour"),
+                Arguments.of("unknown user feature",
+                        "{\"userId\": \"u1\", \"userFeatures\": {\"shoe_size\": \"44\"}, \"candidates\": [" + CANDIDATE + "]}",
+                        "userFeatures.shoe_size"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badRequests")
+    void refusesABadRequestWithAProblemNamingTheField(String problem, String body, String field) {
+        post(body).expectStatus().isBadRequest()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.status").isEqualTo(400)
+                .jsonPath("$.field").isEqualTo(field)
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains(field));
+    }
+
+    @Test
+    void refusesMalformedJsonWithAProblem() {
+        post("{\"userId\": \"u1\",").expectStatus().isBadRequest()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("malformed JSON"));
+    }
+
+    @Test
+    void countsScoredRequestsInThePrometheusScrape() {
+        post("{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "]}").expectStatus().isOk();
+
+        client.get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).value(scrape -> assertThat(scrape).contains("stem_score_seconds_count"));
+    }
+
+    private RestTestClient.ResponseSpec post(String body) {
+        return client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body(body).exchange();
+    }
+}

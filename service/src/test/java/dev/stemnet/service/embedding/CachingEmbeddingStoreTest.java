@@ -1,0 +1,64 @@
+package dev.stemnet.service.embedding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stemnet.service.bundle.Manifest.TableField;
+import dev.stemnet.service.bundle.Manifest.TableSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CachingEmbeddingStoreTest {
+
+    private static final int DIM = 2;
+    private static final List<TableSpec> TABLES = List.of(
+            new TableSpec("shared", "tables/shared.f32", 100, DIM, List.of(new TableField("f", 0))),
+            new TableSpec("task:pay", "tables/task_pay.f32", 100, DIM, List.of(new TableField("f", 0))));
+
+    /** Row r of any table holds {r, -r}; remembers every call. */
+    private static final class RecordingStore implements EmbeddingStore {
+        final List<String> calls = new ArrayList<>();
+
+        @Override
+        public void fetchRows(String table, long[] rows, float[] destination) {
+            long[] sorted = rows.clone();
+            Arrays.sort(sorted);
+            calls.add(table + Arrays.toString(sorted));
+            for (int i = 0; i < rows.length; i++) {
+                destination[i * DIM] = rows[i];
+                destination[i * DIM + 1] = -rows[i];
+            }
+        }
+    }
+
+    private final RecordingStore delegate = new RecordingStore();
+    private final CachingEmbeddingStore store =
+            new CachingEmbeddingStore(delegate, TABLES, new CacheSettings(1000, Map.of()));
+
+    @Test
+    void servesRepeatedRowsFromTheCache() {
+        float[] first = new float[2 * DIM];
+        float[] second = new float[3 * DIM];
+
+        store.fetchRows("shared", new long[] {4, 9}, first);
+        store.fetchRows("shared", new long[] {9, 4, 5}, second);
+
+        assertThat(first).containsExactly(4, -4, 9, -9);
+        assertThat(second).containsExactly(9, -9, 4, -4, 5, -5);
+        assertThat(delegate.calls).containsExactly("shared[4, 9]", "shared[5]");
+        assertThat(store.stats("shared").hitCount()).isEqualTo(2);
+        assertThat(store.stats("shared").missCount()).isEqualTo(3);
+    }
+
+    @Test
+    void keepsOneCachePerTable() {
+        store.fetchRows("shared", new long[] {1}, new float[DIM]);
+        store.fetchRows("task:pay", new long[] {1}, new float[DIM]);
+
+        assertThat(delegate.calls).containsExactly("shared[1]", "task:pay[1]");
+        assertThat(store.stats("shared").missCount()).isEqualTo(1);
+        assertThat(store.stats("task:pay").missCount()).isEqualTo(1);
+    }
+}
