@@ -16,6 +16,8 @@ public final class TestBundle {
 
     public static final String DIRECTORY_PROPERTY = "stem.test.bundle-dir";
 
+    private static Path sharedRepository;
+
     private TestBundle() {}
 
     public static Path directory() {
@@ -32,6 +34,40 @@ public final class TestBundle {
         return directory;
     }
 
+    /**
+     * A model repository holding a copy of the test bundle as {@code stem-net/}, made once per test JVM so that
+     * every test that serves it shares one Spring context.
+     */
+    public static synchronized Path repository() {
+        if (sharedRepository == null) {
+            try {
+                sharedRepository = Files.createTempDirectory("stem-test-repository");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            copyTo(sharedRepository.resolve("stem-net"));
+        }
+        return sharedRepository;
+    }
+
+    /** A copy of the test bundle whose manifest says {@code version}; files and checksums stay as they are. */
+    public static Path copyWithVersion(Path target, String version) {
+        copyTo(target);
+        setVersion(target, version);
+        return target;
+    }
+
+    /** Rewrites the manifest's model version; the checksums cover the other files, not the manifest. */
+    public static void setVersion(Path bundle, String version) {
+        try {
+            Path manifest = bundle.resolve("manifest.json");
+            String text = Files.readString(manifest);
+            Files.writeString(manifest, text.replaceFirst("\"version\": \"[^\"]*\"", "\"version\": \"" + version + "\""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A private copy to corrupt. */
     public static Path copyTo(Path target) {
         Path source = directory();
@@ -39,6 +75,7 @@ public final class TestBundle {
             for (Path path : (Iterable<Path>) paths::iterator) {
                 Path copy = target.resolve(source.relativize(path).toString());
                 if (Files.isDirectory(path)) {
+                    // Also the target itself, which may not exist yet.
                     Files.createDirectories(copy);
                 } else {
                     Files.copy(path, copy);

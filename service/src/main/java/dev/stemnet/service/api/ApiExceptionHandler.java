@@ -1,11 +1,18 @@
 package dev.stemnet.service.api;
 
+import dev.stemnet.service.metrics.RequestTags;
+import dev.stemnet.service.model.ModelNotReadyException;
+import dev.stemnet.service.model.UnknownModelException;
+import dev.stemnet.service.scoring.DeadlineExceededException;
 import dev.stemnet.service.scoring.InvalidRequestException;
+import dev.stemnet.service.scoring.OverloadedException;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.NestedExceptionUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -23,12 +30,16 @@ import tools.jackson.core.exc.StreamReadException;
 /**
  * Every error leaves as RFC 7807 {@code application/problem+json}. A 400 names the first offending part of
  * the request in {@code field} and lists every problem in {@code errors}, unless the body is too broken to
- * blame a field; a 500 says nothing about the inside, which goes to the log.
+ * blame a field; a 500 says nothing about the inside, which goes to the log. Refusals the client should
+ * retry (429 overloaded, 503 model not ready) carry {@code Retry-After}.
  */
 @RestControllerAdvice
 class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ApiExceptionHandler.class);
+    /** Overload passes quickly; a model load takes longer. */
+    private static final int OVERLOAD_RETRY_SECONDS = 1;
+    private static final int MODEL_LOAD_RETRY_SECONDS = 5;
 
     /** Serialized into the {@code errors} property. */
     record FieldProblem(String field, String message) {}
@@ -50,6 +61,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(
             HttpMessageNotReadableException e, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        if (NestedExceptionUtils.getMostSpecificCause(e) instanceof RequestTooLargeException tooLarge) {
+            return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
+                    .body(ProblemDetail.forStatusAndDetail(HttpStatus.CONTENT_TOO_LARGE, tooLarge.getMessage()));
+        }
         if (e.getMostSpecificCause() instanceof JacksonException jackson) {
             // A syntax error's message helps the client; a mapping error's message names our Java classes.
             String reason = jackson instanceof StreamReadException
@@ -61,12 +76,42 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         return badRequest("unreadable request body: " + e.getMostSpecificCause().getMessage());
     }
 
+    @ExceptionHandler(UnknownModelException.class)
+    ResponseEntity<Object> handleUnknownModel(UnknownModelException e) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, e.getMessage());
+        problem.setProperty("model", e.model());
+        return ResponseEntity.status(HttpStatus.NOT_FOUND).body(problem);
+    }
+
+    @ExceptionHandler(ModelNotReadyException.class)
+    ResponseEntity<Object> handleModelNotReady(ModelNotReadyException e, HttpServletRequest request) {
+        RequestTags.outcome(request, "not_ready");
+        return retryLater(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), MODEL_LOAD_RETRY_SECONDS);
+    }
+
+    @ExceptionHandler(OverloadedException.class)
+    ResponseEntity<Object> handleOverloaded(OverloadedException e) {
+        return retryLater(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), OVERLOAD_RETRY_SECONDS);
+    }
+
+    @ExceptionHandler(DeadlineExceededException.class)
+    ResponseEntity<Object> handleDeadlineExceeded(DeadlineExceededException e) {
+        return ResponseEntity.status(HttpStatus.GATEWAY_TIMEOUT)
+                .body(ProblemDetail.forStatusAndDetail(HttpStatus.GATEWAY_TIMEOUT, e.getMessage()));
+    }
+
     @ExceptionHandler(Exception.class)
     ResponseEntity<Object> handleUnexpected(Exception e) {
         log.error("Unexpected error while handling a request", e);
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
                 "Internal error; the service log has the details");
         return ResponseEntity.internalServerError().body(problem);
+    }
+
+    private static ResponseEntity<Object> retryLater(HttpStatus status, String detail, int seconds) {
+        return ResponseEntity.status(status)
+                .header(HttpHeaders.RETRY_AFTER, Integer.toString(seconds))
+                .body(ProblemDetail.forStatusAndDetail(status, detail));
     }
 
     private static ResponseEntity<Object> badRequest(List<FieldProblem> problems) {

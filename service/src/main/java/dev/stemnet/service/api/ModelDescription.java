@@ -10,6 +10,7 @@ import dev.stemnet.service.inference.DeviceChoice;
 import dev.stemnet.service.inference.ExecutionDevice;
 import dev.stemnet.service.inference.RuntimeSettings;
 import dev.stemnet.service.model.LoadedModel;
+import dev.stemnet.service.model.ServingModel;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.Map;
 public record ModelDescription(
         String name,
         String version,
+        ServingModel.State state,
         String architecture,
         Map<String, Object> hyperparameters,
         List<String> tasks,
@@ -38,12 +40,13 @@ public record ModelDescription(
 
     public record Load(String bundleDir, Instant loadedAt, long loadMillis) {}
 
-    static ModelDescription of(LoadedModel model, RuntimeSettings settings) {
+    static ModelDescription of(LoadedModel model, ServingModel.State state, RuntimeSettings settings) {
         Manifest manifest = model.manifest();
         DeviceChoice device = model.network().deviceChoice();
         return new ModelDescription(
                 manifest.model().name(),
                 manifest.model().version(),
+                state,
                 manifest.model().architecture(),
                 manifest.model().hyperparameters(),
                 manifest.tasks(),

@@ -1,16 +1,19 @@
 package dev.stemnet.service.api;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.stemnet.service.config.StemProperties;
 import dev.stemnet.service.model.ModelRegistry;
+import dev.stemnet.service.model.ServingModel;
 import java.util.List;
+import java.util.stream.Stream;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
 class ModelsController {
 
-    /** A list although one model is served today, so that serving several later keeps the shape. */
-    record ModelsResponse(List<ModelDescription> models) {}
+    /** @param defaultModel the model a request that names none is scored with */
+    record ModelsResponse(@JsonProperty("default") String defaultModel, List<ModelDescription> models) {}
 
     private final ModelRegistry registry;
     private final StemProperties properties;
@@ -20,8 +23,16 @@ class ModelsController {
         this.properties = properties;
     }
 
+    /** Serving models (state READY) and replaced versions still finishing requests (state DRAINING). */
     @GetMapping("/v1/models")
     ModelsResponse models() {
-        return new ModelsResponse(List.of(ModelDescription.of(registry.current(), properties.runtime())));
+        List<ModelDescription> models = Stream.concat(registry.serving().stream(), registry.draining().stream())
+                .map(this::describe)
+                .toList();
+        return new ModelsResponse(registry.defaultName(), models);
+    }
+
+    private ModelDescription describe(ServingModel model) {
+        return ModelDescription.of(model.model(), model.state(), properties.runtime());
     }
 }

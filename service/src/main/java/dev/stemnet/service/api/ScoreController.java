@@ -2,14 +2,20 @@ package dev.stemnet.service.api;
 
 import dev.stemnet.service.bundle.Manifest.ModelInfo;
 import dev.stemnet.service.config.StemProperties;
+import dev.stemnet.service.metrics.ModelMeters;
+import dev.stemnet.service.metrics.RequestTags;
 import dev.stemnet.service.metrics.ScoringMetrics;
 import dev.stemnet.service.model.LoadedModel;
+import dev.stemnet.service.model.ModelLease;
 import dev.stemnet.service.model.ModelRegistry;
-import dev.stemnet.service.scoring.CandidateScores;
+import dev.stemnet.service.scoring.AdmissionGate;
+import dev.stemnet.service.scoring.Deadline;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import dev.stemnet.service.scoring.ScoreRequest;
+import dev.stemnet.service.scoring.ScoredRequest;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
-import java.util.List;
+import java.time.Duration;
 import java.util.UUID;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -20,28 +26,40 @@ import org.springframework.web.bind.annotation.RestController;
 class ScoreController {
 
     private final ModelRegistry registry;
+    private final AdmissionGate admissionGate;
     private final ScoringMetrics metrics;
     private final int maxCandidates;
+    private final Duration deadline;
 
-    ScoreController(ModelRegistry registry, ScoringMetrics metrics, StemProperties properties) {
+    ScoreController(ModelRegistry registry, AdmissionGate admissionGate, ScoringMetrics metrics, StemProperties properties) {
         this.registry = registry;
+        this.admissionGate = admissionGate;
         this.metrics = metrics;
         this.maxCandidates = properties.scoring().maxCandidates();
+        this.deadline = properties.scoring().deadline();
     }
 
+    /** The request keeps the model version it leased to the end, even when a newer version is swapped in. */
     @PostMapping(path = "/v1/score", consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
-    ScoreResponse score(@Valid @RequestBody ScoreRequest request) {
+    ScoreResponse score(@Valid @RequestBody ScoreRequest request, HttpServletRequest http) {
+        Deadline requestDeadline = Deadline.after(deadline);
         int candidateCount = request.candidates().size();
         if (candidateCount > maxCandidates) {
             throw new InvalidRequestException("candidates",
                     candidateCount + " candidates, at most " + maxCandidates + " per request (stem.scoring.max-candidates)");
         }
-        LoadedModel model = registry.current();
-        List<CandidateScores> results = metrics.recordScoring(candidateCount, () -> model.scorer().score(request));
-        ModelInfo info = model.manifest().model();
-        return new ScoreResponse(
-                request.requestId() != null ? request.requestId() : UUID.randomUUID().toString(),
-                new ScoreResponse.ModelReference(info.name(), info.version()),
-                results);
+        try (ModelLease lease = registry.lease(request.model());
+                AdmissionGate.Permit permit = admissionGate.admit(requestDeadline)) {
+            LoadedModel model = lease.model();
+            ModelInfo info = model.manifest().model();
+            RequestTags.model(http, info.name(), info.version());
+            ModelMeters meters = metrics.of(model);
+            ScoredRequest scored = model.scorer().score(request, requestDeadline, meters);
+            meters.recordScored(scored.results(), scored.featureIssues());
+            return new ScoreResponse(
+                    request.requestId() != null ? request.requestId() : UUID.randomUUID().toString(),
+                    new ScoreResponse.ModelReference(info.name(), info.version()),
+                    scored.results());
+        }
     }
 }

@@ -3,26 +3,51 @@ package dev.stemnet.service.config;
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.GpuProbe;
+import dev.stemnet.service.model.ModelEvents;
 import dev.stemnet.service.model.ModelLoader;
 import dev.stemnet.service.model.ModelRegistry;
+import dev.stemnet.service.model.ModelRepository;
+import dev.stemnet.service.model.RepositoryWatcher;
+import dev.stemnet.service.scoring.AdmissionGate;
 import jakarta.validation.Validator;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Loads the model while the application starts, so a bad bundle or an unusable device stops the start with
- * the reason instead of failing the first request.
+ * The model repository and where requests find its models. The first scan runs in the background once the
+ * application starts, so liveness answers while large models load; readiness waits for the default model.
  */
 @Configuration(proxyBeanMethods = false)
 class ModelConfiguration {
 
     @Bean
-    ModelRegistry modelRegistry(StemProperties properties, Validator validator) {
+    ModelRegistry modelRegistry(StemProperties properties, ModelEvents events) {
+        return new ModelRegistry(properties.models().defaultModel(), events);
+    }
+
+    @Bean
+    ModelRepository modelRepository(StemProperties properties, Validator validator, ModelRegistry registry,
+            ModelEvents events) {
         ModelLoader loader = new ModelLoader(
                 new BundleLoader(validator),
                 properties.runtime(),
                 properties.cache(),
-                new DeviceSelector(GpuProbe.nvidiaDriver()));
-        return new ModelRegistry(loader.load(properties.bundle().dir()));
+                new DeviceSelector(GpuProbe.nvidiaDriver()),
+                properties.scoring().unknownFeatures());
+        ModelRepository repository = new ModelRepository(properties.models().repository(), loader, registry, events);
+        repository.scanInBackground();
+        return repository;
+    }
+
+    @Bean
+    @ConditionalOnBooleanProperty("stem.models.watch")
+    RepositoryWatcher repositoryWatcher(ModelRepository repository, StemProperties properties) {
+        return new RepositoryWatcher(repository, properties.models().watchDebounce());
+    }
+
+    @Bean
+    AdmissionGate admissionGate(StemProperties properties) {
+        return new AdmissionGate(properties.scoring().maxConcurrent(), properties.scoring().maxQueued());
     }
 }

@@ -2,26 +2,57 @@ package dev.stemnet.service.config;
 
 import dev.stemnet.service.embedding.CacheSettings;
 import dev.stemnet.service.inference.RuntimeSettings;
+import dev.stemnet.service.scoring.UnknownFeaturePolicy;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.boot.context.properties.bind.Name;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /** Every {@code stem.*} property; defaults are in {@code application.yaml}. */
 @ConfigurationProperties("stem")
 @Validated
 public record StemProperties(
-        @DefaultValue @NotNull @Valid Bundle bundle,
+        @NotNull @Valid Models models,
         @NotNull @Valid RuntimeSettings runtime,
         @NotNull @Valid CacheSettings cache,
-        @NotNull @Valid Scoring scoring) {
+        @NotNull @Valid Scoring scoring,
+        @DefaultValue @NotNull Admin admin) {
 
-    /** @param dir the bundle directory written by the trainer; required */
-    public record Bundle(@NotNull Path dir) {}
+    /**
+     * @param repository    a directory with one bundle per subdirectory; required
+     * @param defaultModel  the model name a request that names none is scored with; readiness waits for it
+     * @param watch         scan the repository when its files change, besides on the admin reload
+     * @param watchDebounce how long the files must stay quiet before that scan
+     */
+    public record Models(
+            @NotNull Path repository,
+            @Name("default") @NotBlank String defaultModel,
+            boolean watch,
+            @NotNull Duration watchDebounce) {}
 
-    /** @param maxCandidates larger requests are refused with 400 */
-    public record Scoring(@Min(1) int maxCandidates) {}
+    /**
+     * @param maxCandidates   larger requests are refused with 400
+     * @param maxConcurrent   requests scored at once
+     * @param maxQueued       requests waiting for a slot; past that they are shed with 429
+     * @param deadline        a request not scored by then gets 504
+     * @param maxBodySize     larger request bodies get 413
+     * @param unknownFeatures what to do with a feature name the model does not have
+     */
+    public record Scoring(
+            @Min(1) int maxCandidates,
+            @Min(1) int maxConcurrent,
+            @Min(0) int maxQueued,
+            @NotNull Duration deadline,
+            @NotNull DataSize maxBodySize,
+            @NotNull UnknownFeaturePolicy unknownFeatures) {}
+
+    /** @param token the bearer token the admin endpoints require; without one they refuse every call */
+    public record Admin(String token) {}
 }

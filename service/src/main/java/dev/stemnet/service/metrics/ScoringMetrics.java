@@ -1,29 +1,75 @@
 package dev.stemnet.service.metrics;
 
-import io.micrometer.core.instrument.DistributionSummary;
+import dev.stemnet.service.inference.DeviceChoice;
+import dev.stemnet.service.model.LoadedModel;
+import dev.stemnet.service.model.ModelEvents;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
-import java.util.function.Supplier;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.stereotype.Component;
 
-/** The service's own meters, published at {@code /actuator/prometheus} next to Spring's HTTP and JVM meters. */
+/**
+ * The service's own meters: per loaded model version ({@link ModelMeters}), the device each version runs on,
+ * and model load events. Meters of a version go away when it is closed.
+ */
 @Component
-public class ScoringMetrics {
+public class ScoringMetrics implements ModelEvents {
 
-    private final Timer scoring;
-    private final DistributionSummary candidates;
+    private final MeterRegistry registry;
+    private final Map<LoadedModel, ModelMeters> metersByModel = new ConcurrentHashMap<>();
+    private final Map<LoadedModel, Gauge> deviceByModel = new ConcurrentHashMap<>();
 
     public ScoringMetrics(MeterRegistry registry) {
-        this.scoring = Timer.builder("stem.score")
-                .description("Time to score one request, from validated request to scores")
-                .register(registry);
-        this.candidates = DistributionSummary.builder("stem.score.candidates")
-                .description("Candidates per scored request")
-                .register(registry);
+        this.registry = registry;
     }
 
-    public <T> T recordScoring(int candidateCount, Supplier<T> scoringCall) {
-        candidates.record(candidateCount);
-        return scoring.record(scoringCall);
+    /** The meters of a model that is loaded; a request holds a lease on it, so it is not closed yet. */
+    public ModelMeters of(LoadedModel model) {
+        return metersByModel.get(model);
+    }
+
+    @Override
+    public void published(String directory, LoadedModel model) {
+        String name = model.manifest().model().name();
+        String version = model.manifest().model().version();
+        metersByModel.put(model, new ModelMeters(registry, name, version, model.manifest().tasks()));
+        DeviceChoice device = model.network().deviceChoice();
+        deviceByModel.put(model, Gauge.builder("stem.runtime.device.info", () -> 1)
+                .description("The device a serving model version runs on, and why not CUDA when it does not")
+                .tag("model", name).tag("version", version)
+                .tag("device", device.device().name())
+                .tag("reason", device.cudaUnavailableReason() == null ? "cuda available" : device.cudaUnavailableReason())
+                .register(registry));
+        loads(directory, "loaded").increment();
+    }
+
+    @Override
+    public void rejected(String directory, RuntimeException reason) {
+        loads(directory, "rejected").increment();
+    }
+
+    @Override
+    public void retired(LoadedModel model) {
+        Gauge device = deviceByModel.remove(model);
+        if (device != null) {
+            registry.remove(device);
+        }
+    }
+
+    @Override
+    public void closed(LoadedModel model) {
+        ModelMeters meters = metersByModel.remove(model);
+        if (meters != null) {
+            meters.remove();
+        }
+    }
+
+    private Counter loads(String directory, String outcome) {
+        return Counter.builder("stem.model.loads")
+                .description("Bundles loaded from the repository (outcome loaded) or rejected by checks or warm-up")
+                .tag("directory", directory).tag("outcome", outcome)
+                .register(registry);
     }
 }

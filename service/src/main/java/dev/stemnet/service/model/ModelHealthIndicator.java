@@ -1,13 +1,12 @@
 package dev.stemnet.service.model;
 
-import dev.stemnet.service.bundle.Manifest;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
 /**
- * Reported as {@code model} under {@code /actuator/health} and in the readiness group. A bundle that does not
- * load stops the service from starting at all, so today this is UP whenever it can be asked.
+ * Reported as {@code model} under {@code /actuator/health} and in the readiness group: UP once the default
+ * model has loaded and passed its warm-up, OUT_OF_SERVICE before (503, so no traffic is routed here yet).
  */
 @Component("model")
 public class ModelHealthIndicator implements HealthIndicator {
@@ -20,12 +19,15 @@ public class ModelHealthIndicator implements HealthIndicator {
 
     @Override
     public Health health() {
-        LoadedModel model = registry.current();
-        Manifest.ModelInfo info = model.manifest().model();
-        return Health.up()
-                .withDetail("name", info.name())
-                .withDetail("version", info.version())
-                .withDetail("device", model.network().deviceChoice().device())
-                .build();
+        return registry.serving(registry.defaultName())
+                .map(model -> Health.up()
+                        .withDetail("name", model.name())
+                        .withDetail("version", model.version())
+                        .withDetail("device", model.model().network().deviceChoice().device())
+                        .build())
+                .orElseGet(() -> Health.outOfService()
+                        .withDetail("name", registry.defaultName())
+                        .withDetail("reason", "not loaded and warmed up yet")
+                        .build());
     }
 }

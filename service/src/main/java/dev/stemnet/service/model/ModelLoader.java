@@ -2,6 +2,7 @@ package dev.stemnet.service.model;
 
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.bundle.Manifest;
+import dev.stemnet.service.bundle.Manifest.TableSpec;
 import dev.stemnet.service.bundle.ModelBundle;
 import dev.stemnet.service.embedding.CacheSettings;
 import dev.stemnet.service.embedding.CachingEmbeddingStore;
@@ -11,13 +12,18 @@ import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.OnnxModel;
 import dev.stemnet.service.inference.RuntimeSettings;
 import dev.stemnet.service.scoring.Scorer;
+import dev.stemnet.service.scoring.UnknownFeaturePolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Puts a model together from a bundle directory: checked bundle, cached embedding rows, ONNX session. */
+/**
+ * Puts a model together from a bundle directory: checked bundle, cached embedding rows, ONNX session, then
+ * the parity warm-up. Whatever was opened is closed again when a step fails.
+ */
 public final class ModelLoader {
 
     private static final Logger log = LoggerFactory.getLogger(ModelLoader.class);
@@ -26,29 +32,50 @@ public final class ModelLoader {
     private final RuntimeSettings runtimeSettings;
     private final CacheSettings cacheSettings;
     private final DeviceSelector deviceSelector;
+    private final UnknownFeaturePolicy unknownFeatures;
 
     public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings, CacheSettings cacheSettings,
-            DeviceSelector deviceSelector) {
+            DeviceSelector deviceSelector, UnknownFeaturePolicy unknownFeatures) {
         this.bundleLoader = bundleLoader;
         this.runtimeSettings = runtimeSettings;
         this.cacheSettings = cacheSettings;
         this.deviceSelector = deviceSelector;
+        this.unknownFeatures = unknownFeatures;
     }
+
+    /** @throws RuntimeException when the bundle fails a check or its warm-up; nothing is left open */
 
     public LoadedModel load(Path bundleDir) {
         Instant loadedAt = Instant.now();
         long started = System.nanoTime();
         ModelBundle bundle = bundleLoader.load(bundleDir);
         Manifest manifest = bundle.manifest();
-        EmbeddingStore store = new CachingEmbeddingStore(
-                new MappedFileEmbeddingStore(manifest.tables(), table -> bundle.file(table.file())),
-                manifest.tables(),
-                cacheSettings);
-        OnnxModel network = OnnxModel.open(
-                bundle.file(manifest.onnx().file()), manifest.onnx(), runtimeSettings, deviceSelector);
+        EmbeddingStore store = openStore(bundle);
+        OnnxModel network;
+        try {
+            network = OnnxModel.open(bundle.file(manifest.onnx().file()), manifest.onnx(), runtimeSettings, deviceSelector);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        Scorer scorer = new Scorer(bundle, store, network, unknownFeatures);
+        LoadedModel model = new LoadedModel(bundle, store, network, scorer, loadedAt, Duration.ZERO);
+        try {
+            ParityWarmup.check(model);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
         Duration loadDuration = Duration.ofNanos(System.nanoTime() - started);
-        log.info("Loaded model {} version {} from {} in {} ms, running on {}", manifest.model().name(),
+        log.info("Loaded and warmed up model {} version {} from {} in {} ms, running on {}", manifest.model().name(),
                 manifest.model().version(), bundle.directory(), loadDuration.toMillis(), network.deviceChoice());
-        return new LoadedModel(bundle, store, network, new Scorer(bundle, store, network), loadedAt, loadDuration);
+        return new LoadedModel(bundle, store, network, scorer, loadedAt, loadDuration);
+    }
+
+    /** Where the model's embedding rows come from; the one place to change for another store. */
+    private EmbeddingStore openStore(ModelBundle bundle) {
+        List<TableSpec> tables = bundle.manifest().tables();
+        return new CachingEmbeddingStore(
+                new MappedFileEmbeddingStore(tables, table -> bundle.file(table.file())), tables, cacheSettings);
     }
 }

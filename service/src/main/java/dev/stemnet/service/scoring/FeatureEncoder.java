@@ -16,7 +16,9 @@ import java.util.TreeSet;
 /**
  * Turns a request's raw values into embedding table rows: value -> vocabulary index (0 when missing or
  * unknown) -> {@code rowOffset + index}. The result holds, per table, one row per (candidate, field) slot
- * in the layout of the network's input {@code [batch, F_table]}.
+ * in the layout of the network's input {@code [batch, F_table]}. Unknown feature names are refused or
+ * ignored as the {@link UnknownFeaturePolicy} says; either way they, missing values and values the vocabulary
+ * does not have are counted in the request's {@link FeatureIssues}.
  */
 final class FeatureEncoder {
 
@@ -26,11 +28,13 @@ final class FeatureEncoder {
     private final Vocabulary[] vocabularies;
     private final Map<String, Integer> positionByField = new HashMap<>();
     private final List<TableLayout> tables;
+    private final UnknownFeaturePolicy unknownFeaturePolicy;
 
     /** A table's fields as positions into {@link #fields}, with the row offset of each. */
     private record TableLayout(int[] fieldPositions, long[] rowOffsets) {}
 
-    FeatureEncoder(ModelBundle bundle) {
+    FeatureEncoder(ModelBundle bundle, UnknownFeaturePolicy unknownFeaturePolicy) {
+        this.unknownFeaturePolicy = unknownFeaturePolicy;
         Manifest manifest = bundle.manifest();
         this.userIdField = manifest.userIdField();
         this.itemIdField = manifest.itemIdField();
@@ -52,12 +56,12 @@ final class FeatureEncoder {
     /**
      * @return per table in manifest order, {@code batch * F_table} rows: candidate {@code b}'s row for the
      *         table's field {@code j} at {@code b * F_table + j}
-     * @throws InvalidRequestException when a feature is not a field of its side
+     * @throws InvalidRequestException when a feature is not a field of its side and the policy is REJECT
      */
-    long[][] encode(ScoreRequest request) {
-        checkFeatureNames("userFeatures", request.userFeatures(), Side.USER);
+    long[][] encode(ScoreRequest request, FeatureIssues issues) {
+        checkFeatureNames("userFeatures", request.userFeatures(), Side.USER, issues);
         int[] userIndices = new int[fields.size()];
-        writeIndices(Side.USER, request.userId(), request.userFeatures(), userIndices);
+        writeIndices(Side.USER, request.userId(), request.userFeatures(), userIndices, issues);
 
         List<Candidate> candidates = request.candidates();
         long[][] rowsByTable = new long[tables.size()][];
@@ -66,10 +70,10 @@ final class FeatureEncoder {
         }
         for (int b = 0; b < candidates.size(); b++) {
             Candidate candidate = candidates.get(b);
-            checkFeatureNames("candidates[" + b + "].features", candidate.features(), Side.ITEM);
+            checkFeatureNames("candidates[" + b + "].features", candidate.features(), Side.ITEM, issues);
             // The user's indices are the same for every candidate; only the item fields are filled in.
             int[] indices = userIndices.clone();
-            writeIndices(Side.ITEM, candidate.itemId(), candidate.features(), indices);
+            writeIndices(Side.ITEM, candidate.itemId(), candidate.features(), indices, issues);
             for (int t = 0; t < tables.size(); t++) {
                 TableLayout table = tables.get(t);
                 int width = table.fieldPositions.length;
@@ -82,27 +86,35 @@ final class FeatureEncoder {
     }
 
     /** Writes the vocabulary index of every field of {@code side} into {@code indices}, by field position. */
-    private void writeIndices(Side side, String id, Map<String, String> features, int[] indices) {
+    private void writeIndices(Side side, String id, Map<String, String> features, int[] indices, FeatureIssues issues) {
         for (int p = 0; p < fields.size(); p++) {
             FieldSpec field = fields.get(p);
             if (field.side() == side) {
                 String value = field.name().equals(idField(side)) ? id : features.get(field.name());
                 indices[p] = vocabularies[p].indexOf(value);
+                if (value == null) {
+                    issues.missingValue(field.name());
+                } else if (indices[p] == Vocabulary.OOV_INDEX) {
+                    issues.unknownValue(field.name());
+                }
             }
         }
     }
 
-    private void checkFeatureNames(String path, Map<String, String> features, Side side) {
+    private void checkFeatureNames(String path, Map<String, String> features, Side side, FeatureIssues issues) {
         String sideName = side.name().toLowerCase();
         for (String name : features.keySet()) {
+            String reason = null;
             if (name.equals(idField(side))) {
-                throw new InvalidRequestException(path + "." + name, "the " + sideName + " id field comes from "
-                        + (side == Side.USER ? "userId" : "itemId"));
+                reason = "the " + sideName + " id field comes from " + (side == Side.USER ? "userId" : "itemId");
+            } else if (positionByField.get(name) == null || fields.get(positionByField.get(name)).side() != side) {
+                reason = "not one of the model's " + sideName + " fields " + featureNames(side);
             }
-            Integer position = positionByField.get(name);
-            if (position == null || fields.get(position).side() != side) {
-                throw new InvalidRequestException(path + "." + name,
-                        "not one of the model's " + sideName + " fields " + featureNames(side));
+            if (reason != null) {
+                issues.unknownFeature(positionByField.containsKey(name) ? name : FeatureIssues.OTHER_FEATURE);
+                if (unknownFeaturePolicy == UnknownFeaturePolicy.REJECT) {
+                    throw new InvalidRequestException(path + "." + name, reason);
+                }
             }
         }
     }

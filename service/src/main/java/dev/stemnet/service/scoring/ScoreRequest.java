@@ -13,10 +13,12 @@ import java.util.Map;
  * a {@code null} value counts as missing.
  *
  * @param requestId optional, echoed in the response
+ * @param model     optional, the name of the model to score with; {@code stem.models.default} when left out
  * @param tasks     optional, every task of the model when left out
  */
 public record ScoreRequest(
         String requestId,
+        String model,
         @NotBlank String userId,
         Map<String, String> userFeatures,
         @NotEmpty List<@NotNull @Valid Candidate> candidates,

@@ -26,30 +26,40 @@ public final class Scorer {
     private final OnnxModel network;
     private final ThreadLocal<InputBuffers> buffers = ThreadLocal.withInitial(InputBuffers::new);
 
-    public Scorer(ModelBundle bundle, EmbeddingStore store, OnnxModel network) {
+    public Scorer(ModelBundle bundle, EmbeddingStore store, OnnxModel network, UnknownFeaturePolicy unknownFeatures) {
         this.tables = bundle.manifest().tables();
         this.tasks = bundle.manifest().tasks();
-        this.encoder = new FeatureEncoder(bundle);
+        this.encoder = new FeatureEncoder(bundle, unknownFeatures);
         this.gatherer = new EmbeddingGatherer(store);
         this.network = network;
     }
 
     /**
-     * @return one entry per candidate, in request order
-     * @throws InvalidRequestException for an unknown task or feature
+     * @param deadline checked before each stage
+     * @param timings  told how long each stage took
+     * @throws InvalidRequestException   for an unknown task, or an unknown feature when those are refused
+     * @throws DeadlineExceededException when the deadline passes before the last stage starts
      */
-    public List<CandidateScores> score(ScoreRequest request) {
+    public ScoredRequest score(ScoreRequest request, Deadline deadline, StageTimings timings) {
         boolean[] requestedTasks = requestedTasks(request.tasks());
-        long[][] rowsByTable = encoder.encode(request);
+        FeatureIssues issues = new FeatureIssues();
+        long started = System.nanoTime();
+        long[][] rowsByTable = encoder.encode(request, issues);
+        started = recordStage(timings, ScoringStage.ENCODE, started);
 
+        deadline.check("fetching embedding rows");
         InputBuffers threadBuffers = buffers.get();
         Map<String, FloatBuffer> inputByTable = new HashMap<>();
         for (int t = 0; t < tables.size(); t++) {
             TableSpec table = tables.get(t);
             inputByTable.put(table.name(), gatherer.gather(table, rowsByTable[t], threadBuffers));
         }
+        started = recordStage(timings, ScoringStage.FETCH, started);
+
+        deadline.check("running the network");
         List<Candidate> candidates = request.candidates();
         float[][] probabilities = network.run(candidates.size(), inputByTable);
+        recordStage(timings, ScoringStage.RUN, started);
 
         List<CandidateScores> results = new ArrayList<>(candidates.size());
         for (int b = 0; b < candidates.size(); b++) {
@@ -61,7 +71,14 @@ public final class Scorer {
             }
             results.add(new CandidateScores(candidates.get(b).itemId(), scores));
         }
-        return results;
+        return new ScoredRequest(results, issues);
+    }
+
+    /** @return now, the start of the next stage */
+    private static long recordStage(StageTimings timings, ScoringStage stage, long started) {
+        long now = System.nanoTime();
+        timings.record(stage, now - started);
+        return now;
     }
 
     /** By task position in the manifest; every task when the request names none. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.stemnet.service.RunningServiceTest;
 import dev.stemnet.service.TestBundle;
 import org.junit.jupiter.api.Test;
+import org.springframework.http.MediaType;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -22,6 +23,7 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
                 .get("models").get(0);
 
         assertThat(model.get("name")).isEqualTo(manifest.get("model").get("name"));
+        assertThat(model.get("state").asString()).isEqualTo("READY");
         assertThat(model.get("version")).isEqualTo(manifest.get("model").get("version"));
         assertThat(model.get("architecture")).isEqualTo(manifest.get("model").get("architecture"));
         assertThat(model.get("tasks")).isEqualTo(manifest.get("tasks"));
@@ -43,16 +45,43 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
     }
 
     @Test
-    void isHealthyAndReadyWithTheModelLoaded() {
-        client.get().uri("/actuator/health").exchange()
+    void isHealthyAndReadyWithTheModelLoadedOnTheManagementPort() {
+        management.get().uri("/actuator/health").exchange()
                 .expectStatus().isOk()
                 .expectBody()
                 .jsonPath("$.status").isEqualTo("UP")
                 .jsonPath("$.components.model.status").isEqualTo("UP");
-        client.get().uri("/actuator/health/readiness").exchange()
+        management.get().uri("/actuator/health/readiness").exchange()
                 .expectStatus().isOk()
                 .expectBody()
                 .jsonPath("$.status").isEqualTo("UP")
                 .jsonPath("$.components.model.status").isEqualTo("UP");
+    }
+
+    @Test
+    void exposesNoActuatorOnThePublicPortAndNoScoringOnTheManagementPort() {
+        client.get().uri("/actuator/health").exchange().expectStatus().isNotFound();
+        client.post().uri("/actuator/models").header("Authorization", "Bearer " + ADMIN_TOKEN).exchange()
+                .expectStatus().isNotFound();
+        management.post().uri("/v1/score").header("Authorization", "Bearer " + ADMIN_TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).body("{}").exchange()
+                .expectStatus().isNotFound();
+    }
+
+    @Test
+    void admitsAdminCallsOnlyWithTheBearerToken() {
+        management.get().uri("/actuator/models").exchange()
+                .expectStatus().isUnauthorized()
+                .expectHeader().valueEquals("WWW-Authenticate", "Bearer realm=\"stem-net-admin\"");
+        management.get().uri("/actuator/models").header("Authorization", "Bearer wrong").exchange()
+                .expectStatus().isUnauthorized();
+        management.post().uri("/actuator/drain").exchange().expectStatus().isUnauthorized();
+
+        management.get().uri("/actuator/models").header("Authorization", "Bearer " + ADMIN_TOKEN).exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.defaultModel").isEqualTo("stem-net")
+                .jsonPath("$.versions[0].state").isEqualTo("READY")
+                .jsonPath("$.lastAttempts[0].outcome").isEqualTo("LOADED");
     }
 }

@@ -92,12 +92,32 @@ class ScoreApiTest extends RunningServiceTest {
     }
 
     @Test
-    void countsScoredRequestsInThePrometheusScrape() {
-        post("{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "]}").expectStatus().isOk();
+    void refusesAModelThatDoesNotServeWith404NamingIt() {
+        post("{\"model\": \"no-such-model\", \"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "]}")
+                .expectStatus().isNotFound()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.model").isEqualTo("no-such-model")
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("'no-such-model'"));
+    }
 
-        client.get().uri("/actuator/prometheus").exchange()
+    @Test
+    void scoresWithTheModelTheRequestNames() {
+        post("{\"model\": \"stem-net\", \"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "]}")
                 .expectStatus().isOk()
-                .expectBody(String.class).value(scrape -> assertThat(scrape).contains("stem_score_seconds_count"));
+                .expectBody().jsonPath("$.model.name").isEqualTo("stem-net");
+    }
+
+    @Test
+    void refusesABodyOverTheSizeLimitWith413() {
+        String huge = "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"requestId\": \""
+                + "x".repeat(3 * 1024 * 1024) + "\"}";
+
+        post(huge).expectStatus().isEqualTo(413)
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.status").isEqualTo(413)
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("stem.scoring.max-body-size"));
     }
 
     private RestTestClient.ResponseSpec post(String body) {

@@ -45,7 +45,8 @@ class FeatureEncoderTest {
                     "ad_id", Vocabulary.of(List.of("a1", "a2", "a3")),
                     "category", Vocabulary.of(List.of("c1", "c2"))));
 
-    private final FeatureEncoder encoder = new FeatureEncoder(BUNDLE);
+    private final FeatureEncoder encoder = new FeatureEncoder(BUNDLE, UnknownFeaturePolicy.REJECT);
+    private final FeatureIssues issues = new FeatureIssues();
 
     @Test
     void mapsValuesToRowOffsetPlusVocabularyIndexWithUnknownAndMissingValuesOnTheOovRow() {
@@ -53,7 +54,7 @@ class FeatureEncoderTest {
                 new Candidate("a3", Map.of("category", "c1")),
                 new Candidate("a9-unknown", Map.of()));
 
-        long[][] rows = encoder.encode(request);
+        long[][] rows = encoder.encode(request, issues);
 
         assertThat(rows[0]).containsExactly(
                 2, 4 + 2, 7 + 3, 11 + 1,
@@ -69,7 +70,7 @@ class FeatureEncoderTest {
                 new Candidate("a1", Map.of()),
                 new Candidate("a2", Map.of("colour", "red")));
 
-        assertThatThrownBy(() -> encoder.encode(request))
+        assertThatThrownBy(() -> encoder.encode(request, issues))
                 .isInstanceOfSatisfying(InvalidRequestException.class,
                         e -> assertThat(e.field()).isEqualTo("candidates[1].features.colour"))
                 .hasMessageContaining("[category]");
@@ -79,7 +80,7 @@ class FeatureEncoderTest {
     void refusesAnItemFieldAmongTheUserFeatures() {
         ScoreRequest request = request(Map.of("category", "c1"), new Candidate("a1", Map.of()));
 
-        assertThatThrownBy(() -> encoder.encode(request))
+        assertThatThrownBy(() -> encoder.encode(request, issues))
                 .isInstanceOfSatisfying(InvalidRequestException.class,
                         e -> assertThat(e.field()).isEqualTo("userFeatures.category"));
     }
@@ -88,13 +89,46 @@ class FeatureEncoderTest {
     void refusesTheUserIdFieldAmongTheUserFeatures() {
         ScoreRequest request = request(Map.of("user_id", "u3"), new Candidate("a1", Map.of()));
 
-        assertThatThrownBy(() -> encoder.encode(request))
+        assertThatThrownBy(() -> encoder.encode(request, issues))
                 .isInstanceOfSatisfying(InvalidRequestException.class,
                         e -> assertThat(e.field()).isEqualTo("userFeatures.user_id"))
                 .hasMessageContaining("userId");
     }
 
+    @Test
+    void countsMissingAndUnknownValuesByField() {
+        ScoreRequest request = request(Map.of("device", "android"),
+                new Candidate("a3", Map.of("category", "c-unknown")),
+                new Candidate("a9-unknown", Map.of()));
+
+        encoder.encode(request, issues);
+
+        assertThat(issues.missingValues()).containsExactlyEntriesOf(Map.of("category", 1));
+        assertThat(issues.unknownValues()).containsOnly(Map.entry("category", 1), Map.entry("ad_id", 1));
+    }
+
+    @Test
+    void refusedUnknownFeaturesAreCountedUnderTheirNameOnlyWhenTheModelKnowsIt() {
+        ScoreRequest request = request(Map.of("category", "c1"), new Candidate("a1", Map.of()));
+
+        assertThatThrownBy(() -> encoder.encode(request, issues)).isInstanceOf(InvalidRequestException.class);
+        assertThat(issues.unknownFeatures()).containsExactlyEntriesOf(Map.of("category", 1));
+    }
+
+    @Test
+    void ignoresUnknownFeaturesWhenConfiguredAndCountsThemWithABoundedLabel() {
+        FeatureEncoder ignoring = new FeatureEncoder(BUNDLE, UnknownFeaturePolicy.IGNORE);
+        ScoreRequest request = request(Map.of("shoe_size", "44"),
+                new Candidate("a3", Map.of("colour", "red", "device", "ios", "category", "c1")));
+
+        long[][] rows = ignoring.encode(request, issues);
+
+        assertThat(rows[0]).containsExactly(2, 4 + 0, 7 + 3, 11 + 1);
+        assertThat(issues.unknownFeatures()).containsOnly(
+                Map.entry(FeatureIssues.OTHER_FEATURE, 2), Map.entry("device", 1));
+    }
+
     private static ScoreRequest request(Map<String, String> userFeatures, Candidate... candidates) {
-        return new ScoreRequest("r1", "u2", userFeatures, List.of(candidates), null);
+        return new ScoreRequest("r1", null, "u2", userFeatures, List.of(candidates), null);
     }
 }

@@ -1,0 +1,91 @@
+package dev.stemnet.service.metrics;
+
+import dev.stemnet.service.scoring.CandidateScores;
+import dev.stemnet.service.scoring.FeatureIssues;
+import dev.stemnet.service.scoring.ScoringStage;
+import dev.stemnet.service.scoring.StageTimings;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The meters of one model version, tagged {@code model} and {@code version}, registered while it is loaded. */
+public final class ModelMeters implements StageTimings {
+
+    /** Buckets over [0, 1] dense near 0, where conversion probabilities live, for watching calibration drift. */
+    private static final double[] SCORE_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0};
+    private static final double[] CANDIDATE_BUCKETS = {1, 10, 50, 100, 200, 500, 1000, 2000};
+
+    private final MeterRegistry registry;
+    private final Tags tags;
+    private final Map<ScoringStage, Timer> stages = new EnumMap<>(ScoringStage.class);
+    private final DistributionSummary candidates;
+    private final Map<String, DistributionSummary> scoresByTask = new HashMap<>();
+
+    ModelMeters(MeterRegistry registry, String model, String version, List<String> tasks) {
+        this.registry = registry;
+        this.tags = Tags.of("model", model, "version", version);
+        for (ScoringStage stage : ScoringStage.values()) {
+            stages.put(stage, Timer.builder("stem.stage")
+                    .description("Time in one stage of scoring: encode (values to rows), fetch (embedding rows), run (ONNX)")
+                    .tags(tags).tag("stage", stage.label())
+                    .publishPercentileHistogram()
+                    .minimumExpectedValue(Duration.ofMillis(1).dividedBy(100))
+                    .maximumExpectedValue(Duration.ofSeconds(5))
+                    .register(registry));
+        }
+        this.candidates = DistributionSummary.builder("stem.score.candidates")
+                .description("Candidates per scored request")
+                .tags(tags)
+                .serviceLevelObjectives(CANDIDATE_BUCKETS)
+                .register(registry);
+        for (String task : tasks) {
+            scoresByTask.put(task, DistributionSummary.builder("stem.task.score")
+                    .description("Scores served per task and candidate, to watch calibration drift")
+                    .tags(tags).tag("task", task)
+                    .serviceLevelObjectives(SCORE_BUCKETS)
+                    .register(registry));
+        }
+    }
+
+    @Override
+    public void record(ScoringStage stage, long nanos) {
+        stages.get(stage).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A scored request: its size, its scores and what its features lacked. */
+    public void recordScored(List<CandidateScores> results, FeatureIssues issues) {
+        candidates.record(results.size());
+        for (CandidateScores result : results) {
+            result.scores().forEach((task, score) -> scoresByTask.get(task).record(score));
+        }
+        count("stem.unknown.features", "Request features that are not a field of their side", issues.unknownFeatures());
+        count("stem.missing.values", "Feature values left out, scored with the field's OOV row", issues.missingValues());
+        count("stem.unknown.values", "Feature values not in the vocabulary, scored with the field's OOV row",
+                issues.unknownValues());
+    }
+
+    /** Field labels are manifest field names or {@link FeatureIssues#OTHER_FEATURE}: a bounded set. */
+    private void count(String name, String description, Map<String, Integer> byField) {
+        byField.forEach((field, count) -> Counter.builder(name)
+                .description(description)
+                .tags(tags).tag("field", field)
+                .register(registry)
+                .increment(count));
+    }
+
+    /** Unregisters every meter of this version, counters included, so that retired versions leave no series. */
+    void remove() {
+        registry.getMeters().stream()
+                .filter(meter -> tags.stream().allMatch(tag -> tag.getValue().equals(meter.getId().getTag(tag.getKey()))))
+                .toList()
+                .forEach(registry::remove);
+    }
+}

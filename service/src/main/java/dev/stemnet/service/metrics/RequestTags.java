@@ -1,0 +1,26 @@
+package dev.stemnet.service.metrics;
+
+import jakarta.servlet.http.HttpServletRequest;
+
+/**
+ * What a handler learns about a request that its metrics need: the model version it ran on, and an outcome
+ * when the status alone does not tell (a 503 can be a model not ready or a store unavailable).
+ */
+public final class RequestTags {
+
+    static final String MODEL = RequestTags.class.getName() + ".model";
+    static final String VERSION = RequestTags.class.getName() + ".version";
+    static final String OUTCOME = RequestTags.class.getName() + ".outcome";
+
+    private RequestTags() {}
+
+    public static void model(HttpServletRequest request, String model, String version) {
+        request.setAttribute(MODEL, model);
+        request.setAttribute(VERSION, version);
+    }
+
+    /** One of a small fixed set, e.g. {@code not_ready} or {@code store_unavailable}. */
+    public static void outcome(HttpServletRequest request, String outcome) {
+        request.setAttribute(OUTCOME, outcome);
+    }
+}

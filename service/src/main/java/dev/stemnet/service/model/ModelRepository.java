@@ -1,0 +1,158 @@
+package dev.stemnet.service.model;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A directory of bundles, one per subdirectory. A scan loads every subdirectory whose files changed since it
+ * was last tried (new versions beside the old ones), publishes each model that passes its checks and warm-up
+ * and unloads the models whose directory is gone. A rejected bundle changes nothing that serves. Scans run
+ * one at a time on a single thread, whoever asks: startup, the admin endpoint or the directory watcher.
+ */
+public final class ModelRepository implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ModelRepository.class);
+
+    private final Path root;
+    private final ModelLoader loader;
+    private final ModelRegistry registry;
+    private final ModelEvents events;
+    private final ExecutorService scans = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "model-repository");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** By directory; read and written on the scan thread only. */
+    private final Map<Path, String> fingerprints = new HashMap<>();
+    private final Map<String, LoadAttempt> lastAttempts = new ConcurrentHashMap<>();
+
+    public ModelRepository(Path root, ModelLoader loader, ModelRegistry registry, ModelEvents events) {
+        if (!Files.isDirectory(root)) {
+            throw new IllegalArgumentException("stem.models.repository " + root.toAbsolutePath() + " is not a directory");
+        }
+        this.root = root.toAbsolutePath().normalize();
+        this.loader = loader;
+        this.registry = registry;
+        this.events = events;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Starts a scan and returns at once; readiness tells when the default model serves. */
+    public Future<ReloadReport> scanInBackground() {
+        return scans.submit(this::scan);
+    }
+
+    /** Scans now and waits for the result. */
+    public ReloadReport reload() {
+        try {
+            return scanInBackground().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the repository scan", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the repository scan failed: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** The latest attempt per directory, loaded or rejected. */
+    public List<LoadAttempt> lastAttempts() {
+        return lastAttempts.values().stream().sorted((a, b) -> a.directory().compareTo(b.directory())).toList();
+    }
+
+    private ReloadReport scan() {
+        List<Path> directories = bundleDirectories();
+        List<LoadAttempt> attempts = new ArrayList<>();
+        List<String> unchanged = new ArrayList<>();
+        for (Path directory : directories) {
+            String fingerprint = fingerprint(directory);
+            if (fingerprint.equals(fingerprints.put(directory, fingerprint))) {
+                unchanged.add(directory.getFileName().toString());
+            } else {
+                attempts.add(load(directory));
+            }
+        }
+        fingerprints.keySet().retainAll(directories);
+        lastAttempts.keySet().retainAll(directories.stream().map(d -> d.getFileName().toString()).toList());
+        return new ReloadReport(attempts, unchanged, unloadModelsWithoutDirectory(directories));
+    }
+
+    private LoadAttempt load(Path directory) {
+        String name = directory.getFileName().toString();
+        LoadAttempt attempt;
+        try {
+            LoadedModel model = loader.load(directory);
+            registry.publish(name, model);
+            attempt = LoadAttempt.loaded(name, model);
+        } catch (RuntimeException e) {
+            log.error("Rejected the bundle in {}, nothing that serves changed: {}", directory, e.getMessage());
+            events.rejected(name, e);
+            attempt = LoadAttempt.rejected(name, e);
+        }
+        lastAttempts.put(name, attempt);
+        return attempt;
+    }
+
+    private List<String> unloadModelsWithoutDirectory(List<Path> directories) {
+        List<String> unloaded = new ArrayList<>();
+        for (ServingModel model : registry.serving()) {
+            if (!directories.contains(model.model().bundle().directory())) {
+                log.info("Unloading model {} version {}: its directory is gone", model.name(), model.version());
+                registry.unpublish(model.name());
+                unloaded.add(model.name());
+            }
+        }
+        return unloaded;
+    }
+
+    /** Sorted by name, so that of two directories with the same model name the last one serves. */
+    private List<Path> bundleDirectories() {
+        try (Stream<Path> children = Files.list(root)) {
+            return children.filter(Files::isDirectory).map(p -> p.toAbsolutePath().normalize()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the model repository " + root, e);
+        }
+    }
+
+    /**
+     * Names, sizes and modification times of every file: cheap, and a bundle still being copied in gets a new
+     * fingerprint once the copy is complete, so it is tried again.
+     */
+    private static String fingerprint(Path directory) {
+        try (Stream<Path> files = Files.walk(directory)) {
+            StringBuilder fingerprint = new StringBuilder();
+            for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+                fingerprint.append(directory.relativize(file)).append(':').append(Files.size(file)).append(':')
+                        .append(Files.getLastModifiedTime(file).toMillis()).append('\n');
+            }
+            return fingerprint.toString();
+        } catch (IOException e) {
+            // A directory changing while it is walked: a fingerprint that matches nothing gets it tried again.
+            return "unreadable: " + e.getMessage();
+        }
+    }
+
+    /** Stops scanning; a scan in progress is interrupted between files at the latest. */
+    @Override
+    public void close() throws InterruptedException {
+        scans.shutdownNow();
+        scans.awaitTermination(1, TimeUnit.MINUTES);
+    }
+}
