@@ -73,8 +73,9 @@ public final class ModelRegistry implements AutoCloseable {
     /** Serves {@code model} under its name from now on; the version it replaces drains and closes. */
     void publish(String directory, LoadedModel model) {
         ServingModel next = new ServingModel(model, this::closed);
-        ServingModel previous = serving.put(next.name(), next);
+        // Listeners first: the first request may lease the model the moment it is in the map.
         events.published(directory, model);
+        ServingModel previous = serving.put(next.name(), next);
         if (previous != null) {
             retire(previous);
         }

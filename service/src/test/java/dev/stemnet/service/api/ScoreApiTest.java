@@ -92,6 +92,27 @@ class ScoreApiTest extends RunningServiceTest {
     }
 
     @Test
+    void publishesRequestStageCandidateAndScoreMetricsThatMoveWithEachRequest() {
+        String okRequests = "stem_requests_seconds_count{endpoint=\"score\",model=\"stem-net\",outcome=\"ok\"";
+        String badRequests = "stem_requests_seconds_count{endpoint=\"score\",model=\"none\",outcome=\"bad_request\"";
+        double okBefore = metric(okRequests);
+        double badBefore = metric(badRequests);
+
+        post("{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", " + CANDIDATE + "]}").expectStatus().isOk();
+        post("{\"userId\": \"u1\", \"candidates\": []}").expectStatus().isBadRequest();
+
+        assertThat(metric(okRequests)).isEqualTo(okBefore + 1);
+        assertThat(metric(badRequests)).isEqualTo(badBefore + 1);
+        String scrape = scrape();
+        assertThat(scrape).contains("stem_stage_seconds_count{model=\"stem-net\",stage=\"encode\"",
+                "stem_stage_seconds_count{model=\"stem-net\",stage=\"fetch\"",
+                "stem_stage_seconds_count{model=\"stem-net\",stage=\"run\"",
+                "stem_score_candidates_bucket{model=\"stem-net\"",
+                "stem_task_score_bucket{model=\"stem-net\",task=\"pay\"",
+                "stem_runtime_device_info{device=");
+    }
+
+    @Test
     void refusesAModelThatDoesNotServeWith404NamingIt() {
         post("{\"model\": \"no-such-model\", \"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "]}")
                 .expectStatus().isNotFound()
@@ -118,6 +139,21 @@ class ScoreApiTest extends RunningServiceTest {
                 .expectBody()
                 .jsonPath("$.status").isEqualTo(413)
                 .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("stem.scoring.max-body-size"));
+    }
+
+    private String scrape() {
+        return management.get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+    }
+
+    /** The value of the first series starting with {@code seriesPrefix}, 0 when there is none yet. */
+    private double metric(String seriesPrefix) {
+        return scrape().lines()
+                .filter(line -> line.startsWith(seriesPrefix))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .findFirst()
+                .orElse(0);
     }
 
     private RestTestClient.ResponseSpec post(String body) {
