@@ -25,7 +25,7 @@ TEST_BUNDLE  := $(BUILD)/test-bundle
 .PHONY: run test venv bundle test-bundle service-jar clean
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
-	java -jar $(SERVICE_JAR) --stem.bundle.dir=$(abspath $(RUN_BUNDLE))
+	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
 test: $(TEST_BUNDLE)/manifest.json
 	$(PYTHON) -m pytest -q model-export/tests
