@@ -1,5 +1,6 @@
 package dev.stemnet.service.api;
 
+import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import java.util.Comparator;
 import java.util.List;
@@ -59,6 +60,15 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
             return field.isEmpty() ? badRequest(reason) : badRequest(List.of(new FieldProblem(field, reason)));
         }
         return badRequest("unreadable request body: " + e.getMostSpecificCause().getMessage());
+    }
+
+    /** The store is down, slow or incomplete: a retry (later, or on another replica) may well succeed. */
+    @ExceptionHandler(EmbeddingStoreUnavailableException.class)
+    ResponseEntity<Object> handleStoreUnavailable(EmbeddingStoreUnavailableException e) {
+        log.warn("Embedding store {} failed for table '{}' ({}): {}", e.store(), e.table(), e.reason(), e.getMessage());
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
+                "Embedding rows are unavailable right now; retry later");
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body(problem);
     }
 
     @ExceptionHandler(Exception.class)

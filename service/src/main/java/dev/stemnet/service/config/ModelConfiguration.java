@@ -1,6 +1,7 @@
 package dev.stemnet.service.config;
 
 import dev.stemnet.service.bundle.BundleLoader;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.GpuProbe;
 import dev.stemnet.service.model.ModelLoader;
@@ -17,11 +18,11 @@ import org.springframework.context.annotation.Configuration;
 class ModelConfiguration {
 
     @Bean
-    ModelRegistry modelRegistry(StemProperties properties, Validator validator) {
+    ModelRegistry modelRegistry(StemProperties properties, Validator validator, EmbeddingStoreFactory embeddingStores) {
         ModelLoader loader = new ModelLoader(
                 new BundleLoader(validator),
                 properties.runtime(),
-                properties.cache(),
+                embeddingStores,
                 new DeviceSelector(GpuProbe.nvidiaDriver()));
         return new ModelRegistry(loader.load(properties.bundle().dir()));
     }

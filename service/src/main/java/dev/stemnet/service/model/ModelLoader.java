@@ -3,10 +3,8 @@ package dev.stemnet.service.model;
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.bundle.Manifest;
 import dev.stemnet.service.bundle.ModelBundle;
-import dev.stemnet.service.embedding.CacheSettings;
-import dev.stemnet.service.embedding.CachingEmbeddingStore;
 import dev.stemnet.service.embedding.EmbeddingStore;
-import dev.stemnet.service.embedding.MappedFileEmbeddingStore;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.OnnxModel;
 import dev.stemnet.service.inference.RuntimeSettings;
@@ -24,14 +22,15 @@ public final class ModelLoader {
 
     private final BundleLoader bundleLoader;
     private final RuntimeSettings runtimeSettings;
-    private final CacheSettings cacheSettings;
+    private final EmbeddingStoreFactory embeddingStores;
     private final DeviceSelector deviceSelector;
 
-    public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings, CacheSettings cacheSettings,
-            DeviceSelector deviceSelector) {
+    /** @param embeddingStores opens the (cached) store of a bundle's embedding rows */
+    public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings,
+            EmbeddingStoreFactory embeddingStores, DeviceSelector deviceSelector) {
         this.bundleLoader = bundleLoader;
         this.runtimeSettings = runtimeSettings;
-        this.cacheSettings = cacheSettings;
+        this.embeddingStores = embeddingStores;
         this.deviceSelector = deviceSelector;
     }
 
@@ -40,10 +39,7 @@ public final class ModelLoader {
         long started = System.nanoTime();
         ModelBundle bundle = bundleLoader.load(bundleDir);
         Manifest manifest = bundle.manifest();
-        EmbeddingStore store = new CachingEmbeddingStore(
-                new MappedFileEmbeddingStore(manifest.tables(), table -> bundle.file(table.file())),
-                manifest.tables(),
-                cacheSettings);
+        EmbeddingStore store = embeddingStores.open(bundle);
         OnnxModel network = OnnxModel.open(
                 bundle.file(manifest.onnx().file()), manifest.onnx(), runtimeSettings, deviceSelector);
         Duration loadDuration = Duration.ofNanos(System.nanoTime() - started);

@@ -1,0 +1,99 @@
+package dev.stemnet.service.embedding.redis;
+
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.ClientOptions.DisconnectedBehavior;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * One Lettuce client and one thread-safe connection to a standalone Redis or a Redis Cluster, shared by every
+ * model version. Lettuce reconnects on its own; while it is disconnected commands are rejected at once
+ * instead of queueing, so requests fail fast and nothing piles up to be replayed later.
+ */
+public final class RedisConnection implements AutoCloseable {
+
+    private final AbstractRedisClient client;
+    private final StatefulConnection<byte[], byte[]> connection;
+    private final RedisClusterCommands<byte[], byte[]> commands;
+    private final String description;
+
+    private RedisConnection(AbstractRedisClient client, StatefulConnection<byte[], byte[]> connection,
+            RedisClusterCommands<byte[], byte[]> commands, String description) {
+        this.client = client;
+        this.connection = connection;
+        this.commands = commands;
+        this.description = description;
+    }
+
+    /** @throws io.lettuce.core.RedisConnectionException when Redis cannot be reached now */
+    public static RedisConnection open(RedisSettings settings) {
+        RedisURI uri = RedisURI.create(settings.uri());
+        uri.setTimeout(settings.timeout());
+        TimeoutOptions timeouts = TimeoutOptions.enabled(settings.timeout());
+        if (settings.cluster()) {
+            RedisClusterClient client = RedisClusterClient.create(uri);
+            client.setOptions(ClusterClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(DisconnectedBehavior.REJECT_COMMANDS)
+                    .timeoutOptions(timeouts)
+                    // Follow failovers and resharding: MOVED/ASK answers and lost nodes trigger a refresh.
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enableAllAdaptiveRefreshTriggers()
+                            .enablePeriodicRefresh(Duration.ofMinutes(1))
+                            .build())
+                    .build());
+            return connect(client, () -> {
+                var connection = client.connect(ByteArrayCodec.INSTANCE);
+                return new RedisConnection(client, connection, connection.sync(), "Redis Cluster via " + uri);
+            });
+        }
+        RedisClient client = RedisClient.create(uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(timeouts)
+                .build());
+        return connect(client, () -> {
+            var connection = client.connect(ByteArrayCodec.INSTANCE);
+            return new RedisConnection(client, connection, connection.sync(), "Redis " + uri);
+        });
+    }
+
+    private static RedisConnection connect(AbstractRedisClient client, Supplier<RedisConnection> connect) {
+        try {
+            return connect.get();
+        } catch (RuntimeException e) {
+            client.shutdown();
+            throw e;
+        }
+    }
+
+    /**
+     * Synchronous commands; on a cluster connection multi-key commands such as {@code MGET} and {@code MSET}
+     * are split by slot and sent to each node in parallel.
+     */
+    public RedisClusterCommands<byte[], byte[]> commands() {
+        return commands;
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        client.shutdown();
+    }
+}
