@@ -7,6 +7,8 @@ import dev.stemnet.service.embedding.redis.RedisConnection;
 import dev.stemnet.service.embedding.redis.RedisEmbeddingStore;
 import dev.stemnet.service.embedding.redis.RedisKeyLayout;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
@@ -19,6 +21,8 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 class EmbeddingStoreConfiguration {
 
+    private static final Logger log = LoggerFactory.getLogger(EmbeddingStoreConfiguration.class);
+
     @Bean(destroyMethod = "close")
     @ConditionalOnProperty(name = "stem.embedding.store", havingValue = "redis")
     RedisConnection redisConnection(EmbeddingStoreProperties properties) {
@@ -28,6 +32,8 @@ class EmbeddingStoreConfiguration {
     @Bean
     EmbeddingStoreFactory embeddingStoreFactory(EmbeddingStoreProperties embedding, StemProperties properties,
             ObjectProvider<RedisConnection> redis, MeterRegistry meterRegistry) {
+        log.info("Embedding rows come from {}", embedding.store() == StoreKind.REDIS
+                ? redis.getObject() : "the bundles' memory-mapped table files");
         EmbeddingStoreFactory backing = embedding.store() == StoreKind.REDIS
                 ? bundle -> new RedisEmbeddingStore(
                         redis.getObject(),

@@ -54,7 +54,7 @@ public final class RedisConnection implements AutoCloseable {
                     .build());
             return connect(client, () -> {
                 var connection = client.connect(ByteArrayCodec.INSTANCE);
-                return new RedisConnection(client, connection, connection.sync(), "Redis Cluster via " + uri);
+                return new RedisConnection(client, connection, connection.sync(), "Redis Cluster via " + hostAndPort(uri));
             });
         }
         RedisClient client = RedisClient.create(uri);
@@ -65,7 +65,7 @@ public final class RedisConnection implements AutoCloseable {
                 .build());
         return connect(client, () -> {
             var connection = client.connect(ByteArrayCodec.INSTANCE);
-            return new RedisConnection(client, connection, connection.sync(), "Redis " + uri);
+            return new RedisConnection(client, connection, connection.sync(), "Redis " + hostAndPort(uri));
         });
     }
 
@@ -76,6 +76,11 @@ public final class RedisConnection implements AutoCloseable {
             client.shutdown();
             throw e;
         }
+    }
+
+    /** Without the rest of the URI, which may hold a password. */
+    private static String hostAndPort(RedisURI uri) {
+        return uri.getHost() + ":" + uri.getPort();
     }
 
     /**

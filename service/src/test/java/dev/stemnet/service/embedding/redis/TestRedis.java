@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 
@@ -34,6 +36,8 @@ public abstract class TestRedis implements AutoCloseable {
     static final String INSTALL_HINT = "The Redis tests need a Redis server: Docker is not available and"
             + " redis-server is not on PATH. Install it with `apt-get install -y redis-server`"
             + " (or run scripts/install-test-deps.sh).";
+
+    private static final Logger log = LoggerFactory.getLogger(TestRedis.class);
 
     private static TestRedis shared;
 
@@ -52,7 +56,9 @@ public abstract class TestRedis implements AutoCloseable {
         if (DockerClientFactory.instance().isDockerAvailable()) {
             return new ContainerRedis();
         }
-        return new LocalRedis(redisServerBinary().orElseGet(() -> fail(INSTALL_HINT)));
+        Path binary = redisServerBinary().orElseGet(() -> fail(INSTALL_HINT));
+        log.info("No Docker engine for a Redis container; starting {} on a free local port", binary);
+        return new LocalRedis(binary);
     }
 
     static Optional<Path> redisServerBinary() {
@@ -317,7 +323,7 @@ public abstract class TestRedis implements AutoCloseable {
             }
         }
 
-        /** @return the reply of a simple-string or bulk-string command */
+        /** @return the reply of a command answering a simple string, a bulk string or an integer */
         static String tryCall(String host, int port, String... command) throws IOException {
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(host, port), 1000);
@@ -334,6 +340,7 @@ public abstract class TestRedis implements AutoCloseable {
                 String header = readLine(in);
                 switch (header.charAt(0)) {
                     case '+':
+                    case ':':
                         return header.substring(1);
                     case '$':
                         int length = Integer.parseInt(header.substring(1));
