@@ -37,6 +37,7 @@ public class RedisLoadCommand {
         SpringApplication application = new SpringApplication(Wiring.class);
         application.setWebApplicationType(WebApplicationType.NONE);
         application.setBannerMode(Banner.Mode.OFF);
+        application.setLogStartupInfo(false);
         try (ConfigurableApplicationContext context = application.run(args)) {
             return SpringApplication.exit(context);
         } catch (RuntimeException e) {
