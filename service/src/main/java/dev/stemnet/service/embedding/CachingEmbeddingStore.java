@@ -7,6 +7,7 @@ import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import dev.stemnet.service.bundle.Manifest.TableSpec;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.util.ArrayList;
@@ -45,13 +46,7 @@ public final class CachingEmbeddingStore implements EmbeddingStore {
                     .recordStats()
                     .build(CacheLoader.bulk(missing -> fetchFromDelegate(table.name(), table.dim(), missing)));
             caches.put(table.name(), new TableCache(table.dim(), cache));
-            Tags tableTags = meterTags.and("table", table.name());
-            new CaffeineCacheMetrics<>(cache, CACHE_NAME, tableTags).bindTo(meterRegistry);
-            meterRegistry.forEachMeter(meter -> {
-                if (meter.getId().getTags().containsAll(tableTags.and("cache", CACHE_NAME).stream().toList())) {
-                    meters.add(meter);
-                }
-            });
+            bindMeters(cache, meterTags.and("table", table.name()));
         }
     }
 
@@ -79,8 +74,27 @@ public final class CachingEmbeddingStore implements EmbeddingStore {
     /** Also removes this store's cache meters, so a closed model version stops being reported. */
     @Override
     public void close() {
-        meters.forEach(meterRegistry::remove);
+        // Only meters still bound to this store's caches: a newer store of the same version may have taken over.
+        List<Meter> registered = meterRegistry.getMeters();
+        meters.stream()
+                .filter(mine -> registered.stream().anyMatch(meter -> meter == mine))
+                .forEach(meterRegistry::remove);
         delegate.close();
+    }
+
+    /**
+     * A registry keeps the first meter of a name and tags, so meters left by an earlier store of the same model
+     * version (the same bundle loaded again) are removed first; otherwise they would go on reporting its caches.
+     */
+    private void bindMeters(LoadingCache<Long, float[]> cache, Tags tableTags) {
+        List<Tag> identifying = tableTags.and("cache", CACHE_NAME).stream().toList();
+        meterRegistry.getMeters().stream()
+                .filter(meter -> meter.getId().getTags().containsAll(identifying))
+                .forEach(meterRegistry::remove);
+        new CaffeineCacheMetrics<>(cache, CACHE_NAME, tableTags).bindTo(meterRegistry);
+        meterRegistry.getMeters().stream()
+                .filter(meter -> meter.getId().getTags().containsAll(identifying))
+                .forEach(meters::add);
     }
 
     private Map<Long, float[]> fetchFromDelegate(String table, int dim, Set<? extends Long> missing) {

@@ -88,4 +88,18 @@ class CachingEmbeddingStoreTest {
                         "result", result)
                 .functionCounter().count();
     }
+
+    @Test
+    void aStoreOpenedAgainForTheSameVersionTakesTheMetersOverAndKeepsThemWhenTheOldOneCloses() {
+        CachingEmbeddingStore reloaded = new CachingEmbeddingStore(
+                new RecordingStore(), TABLES, new CacheSettings(1000, Map.of()), meters, Tags.of("model", "m", "version", "v1"));
+        store.fetchRows("shared", new long[] {1}, new float[DIM]);
+        reloaded.fetchRows("shared", new long[] {1, 2, 3}, new float[3 * DIM]);
+
+        store.close();
+
+        assertThat(gets("shared", "miss")).as("misses of the store opened last").isEqualTo(3);
+        reloaded.close();
+        assertThat(meters.find("cache.gets").meters()).isEmpty();
+    }
 }

@@ -12,7 +12,10 @@ import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -22,13 +25,23 @@ import java.util.function.Supplier;
  */
 public final class RedisConnection implements AutoCloseable {
 
+    /**
+     * Lettuce's default back-off grows to 30 s, which would keep a replica failing long after Redis is back;
+     * one attempt a second at most costs Redis nothing.
+     */
+    private static final Delay RECONNECT_DELAY =
+            Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
+
+    private final ClientResources resources;
     private final AbstractRedisClient client;
     private final StatefulConnection<byte[], byte[]> connection;
     private final RedisClusterCommands<byte[], byte[]> commands;
     private final String description;
 
-    private RedisConnection(AbstractRedisClient client, StatefulConnection<byte[], byte[]> connection,
-            RedisClusterCommands<byte[], byte[]> commands, String description) {
+    private RedisConnection(ClientResources resources, AbstractRedisClient client,
+            StatefulConnection<byte[], byte[]> connection, RedisClusterCommands<byte[], byte[]> commands,
+            String description) {
+        this.resources = resources;
         this.client = client;
         this.connection = connection;
         this.commands = commands;
@@ -40,8 +53,9 @@ public final class RedisConnection implements AutoCloseable {
         RedisURI uri = RedisURI.create(settings.uri());
         uri.setTimeout(settings.timeout());
         TimeoutOptions timeouts = TimeoutOptions.enabled(settings.timeout());
+        ClientResources resources = ClientResources.builder().reconnectDelay(RECONNECT_DELAY).build();
         if (settings.cluster()) {
-            RedisClusterClient client = RedisClusterClient.create(uri);
+            RedisClusterClient client = RedisClusterClient.create(resources, uri);
             client.setOptions(ClusterClientOptions.builder()
                     .autoReconnect(true)
                     .disconnectedBehavior(DisconnectedBehavior.REJECT_COMMANDS)
@@ -52,30 +66,38 @@ public final class RedisConnection implements AutoCloseable {
                             .enablePeriodicRefresh(Duration.ofMinutes(1))
                             .build())
                     .build());
-            return connect(client, () -> {
+            return connect(resources, client, () -> {
                 var connection = client.connect(ByteArrayCodec.INSTANCE);
-                return new RedisConnection(client, connection, connection.sync(), "Redis Cluster via " + hostAndPort(uri));
+                return new RedisConnection(resources, client, connection, connection.sync(),
+                        "Redis Cluster via " + hostAndPort(uri));
             });
         }
-        RedisClient client = RedisClient.create(uri);
+        RedisClient client = RedisClient.create(resources, uri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(DisconnectedBehavior.REJECT_COMMANDS)
                 .timeoutOptions(timeouts)
                 .build());
-        return connect(client, () -> {
+        return connect(resources, client, () -> {
             var connection = client.connect(ByteArrayCodec.INSTANCE);
-            return new RedisConnection(client, connection, connection.sync(), "Redis " + hostAndPort(uri));
+            return new RedisConnection(resources, client, connection, connection.sync(), "Redis " + hostAndPort(uri));
         });
     }
 
-    private static RedisConnection connect(AbstractRedisClient client, Supplier<RedisConnection> connect) {
+    private static RedisConnection connect(ClientResources resources, AbstractRedisClient client,
+            Supplier<RedisConnection> connect) {
         try {
             return connect.get();
         } catch (RuntimeException e) {
-            client.shutdown();
+            shutDown(resources, client);
             throw e;
         }
+    }
+
+    /** The client does not shut down resources it was given. */
+    private static void shutDown(ClientResources resources, AbstractRedisClient client) {
+        client.shutdown();
+        resources.shutdown(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     }
 
     /** Without the rest of the URI, which may hold a password. */
@@ -99,6 +121,6 @@ public final class RedisConnection implements AutoCloseable {
     @Override
     public void close() {
         connection.close();
-        client.shutdown();
+        shutDown(resources, client);
     }
 }
