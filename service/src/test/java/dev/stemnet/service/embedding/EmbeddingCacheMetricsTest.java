@@ -6,6 +6,7 @@ import dev.stemnet.service.ParityRequests;
 import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.RunningServiceTest;
 import dev.stemnet.service.TestBundle;
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
@@ -39,7 +40,7 @@ class EmbeddingCacheMetricsTest extends RunningServiceTest {
     }
 
     private static Map<String, String> with(Map<String, String> labels, String key, String value) {
-        var extended = new java.util.HashMap<>(labels);
+        var extended = new HashMap<>(labels);
         extended.put(key, value);
         return extended;
     }

@@ -221,7 +221,9 @@ public abstract class TestRedis implements AutoCloseable {
 
         @Override
         public void thaw() {
-            signal("CONT");
+            if (process.isAlive()) {
+                signal("CONT");
+            }
         }
 
         private void signal(String signal) {
