@@ -28,6 +28,7 @@ run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
 test: $(TEST_BUNDLE)/manifest.json
+	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
 	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE))
 

@@ -1,5 +1,6 @@
 package dev.stemnet.service;
 
+import dev.stemnet.service.config.RedisLoadCommand;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -9,6 +10,9 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 public class StemNetServiceApplication {
 
     public static void main(String[] args) {
+        if (RedisLoadCommand.isRequested(args)) {
+            System.exit(RedisLoadCommand.run(args));
+        }
         SpringApplication.run(StemNetServiceApplication.class, args);
     }
 }

@@ -44,6 +44,13 @@ public abstract class RunningServiceTest {
         assertThat(Polling.until(Duration.ofSeconds(60), this::isReady)).as("ready within 60 s").isTrue();
     }
 
+    /** The management port's Prometheus page, as it is now. */
+    protected PrometheusScrape scrapeMetrics() {
+        return new PrometheusScrape(management.get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody());
+    }
+
     protected boolean isReady() {
         return management.get().uri("/actuator/health/readiness").exchange().returnResult().getStatus().value() == 200;
     }

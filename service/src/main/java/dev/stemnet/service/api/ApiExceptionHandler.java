@@ -4,6 +4,7 @@ import dev.stemnet.service.metrics.RequestTags;
 import dev.stemnet.service.model.ModelNotReadyException;
 import dev.stemnet.service.model.UnknownModelException;
 import dev.stemnet.service.scoring.DeadlineExceededException;
+import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import dev.stemnet.service.scoring.OverloadedException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -98,6 +99,16 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<Object> handleDeadlineExceeded(DeadlineExceededException e) {
         return ResponseEntity.status(HttpStatus.GATEWAY_TIMEOUT)
                 .body(ProblemDetail.forStatusAndDetail(HttpStatus.GATEWAY_TIMEOUT, e.getMessage()));
+    }
+
+    /** The store is down, slow or incomplete: a retry (later, or on another replica) may well succeed. */
+    @ExceptionHandler(EmbeddingStoreUnavailableException.class)
+    ResponseEntity<Object> handleStoreUnavailable(EmbeddingStoreUnavailableException e, HttpServletRequest request) {
+        RequestTags.outcome(request, "store_unavailable");
+        log.warn("Embedding store {} failed for table '{}' ({}): {}", e.store(), e.table(), e.reason(), e.getMessage());
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
+                "Embedding rows are unavailable right now; retry later");
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body(problem);
     }
 
     @ExceptionHandler(Exception.class)

@@ -1,6 +1,7 @@
 package dev.stemnet.service.config;
 
 import dev.stemnet.service.bundle.BundleLoader;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.GpuProbe;
 import dev.stemnet.service.model.ModelEvents;
@@ -28,11 +29,11 @@ class ModelConfiguration {
 
     @Bean
     ModelRepository modelRepository(StemProperties properties, Validator validator, ModelRegistry registry,
-            ModelEvents events) {
+            ModelEvents events, EmbeddingStoreFactory embeddingStores) {
         ModelLoader loader = new ModelLoader(
                 new BundleLoader(validator),
                 properties.runtime(),
-                properties.cache(),
+                embeddingStores,
                 new DeviceSelector(GpuProbe.nvidiaDriver()),
                 properties.scoring().unknownFeatures());
         ModelRepository repository = new ModelRepository(properties.models().repository(), loader, registry, events);

@@ -2,12 +2,9 @@ package dev.stemnet.service.model;
 
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.bundle.Manifest;
-import dev.stemnet.service.bundle.Manifest.TableSpec;
 import dev.stemnet.service.bundle.ModelBundle;
-import dev.stemnet.service.embedding.CacheSettings;
-import dev.stemnet.service.embedding.CachingEmbeddingStore;
 import dev.stemnet.service.embedding.EmbeddingStore;
-import dev.stemnet.service.embedding.MappedFileEmbeddingStore;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.OnnxModel;
 import dev.stemnet.service.inference.RuntimeSettings;
@@ -16,7 +13,6 @@ import dev.stemnet.service.scoring.UnknownFeaturePolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,27 +26,27 @@ public final class ModelLoader {
 
     private final BundleLoader bundleLoader;
     private final RuntimeSettings runtimeSettings;
-    private final CacheSettings cacheSettings;
+    private final EmbeddingStoreFactory embeddingStores;
     private final DeviceSelector deviceSelector;
     private final UnknownFeaturePolicy unknownFeatures;
 
-    public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings, CacheSettings cacheSettings,
+    /** @param embeddingStores opens the (cached) store of a bundle's embedding rows */
+    public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings, EmbeddingStoreFactory embeddingStores,
             DeviceSelector deviceSelector, UnknownFeaturePolicy unknownFeatures) {
         this.bundleLoader = bundleLoader;
         this.runtimeSettings = runtimeSettings;
-        this.cacheSettings = cacheSettings;
+        this.embeddingStores = embeddingStores;
         this.deviceSelector = deviceSelector;
         this.unknownFeatures = unknownFeatures;
     }
 
     /** @throws RuntimeException when the bundle fails a check or its warm-up; nothing is left open */
-
     public LoadedModel load(Path bundleDir) {
         Instant loadedAt = Instant.now();
         long started = System.nanoTime();
         ModelBundle bundle = bundleLoader.load(bundleDir);
         Manifest manifest = bundle.manifest();
-        EmbeddingStore store = openStore(bundle);
+        EmbeddingStore store = embeddingStores.open(bundle);
         OnnxModel network;
         try {
             network = OnnxModel.open(bundle.file(manifest.onnx().file()), manifest.onnx(), runtimeSettings, deviceSelector);
@@ -70,12 +66,5 @@ public final class ModelLoader {
         log.info("Loaded and warmed up model {} version {} from {} in {} ms, running on {}", manifest.model().name(),
                 manifest.model().version(), bundle.directory(), loadDuration.toMillis(), network.deviceChoice());
         return new LoadedModel(bundle, store, network, scorer, loadedAt, loadDuration);
-    }
-
-    /** Where the model's embedding rows come from; the one place to change for another store. */
-    private EmbeddingStore openStore(ModelBundle bundle) {
-        List<TableSpec> tables = bundle.manifest().tables();
-        return new CachingEmbeddingStore(
-                new MappedFileEmbeddingStore(tables, table -> bundle.file(table.file())), tables, cacheSettings);
     }
 }

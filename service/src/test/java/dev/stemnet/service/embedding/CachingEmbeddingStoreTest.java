@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stemnet.service.bundle.Manifest.TableField;
 import dev.stemnet.service.bundle.Manifest.TableSpec;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -34,8 +36,9 @@ class CachingEmbeddingStoreTest {
     }
 
     private final RecordingStore delegate = new RecordingStore();
-    private final CachingEmbeddingStore store =
-            new CachingEmbeddingStore(delegate, TABLES, new CacheSettings(1000, Map.of()));
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final CachingEmbeddingStore store = new CachingEmbeddingStore(
+            delegate, TABLES, new CacheSettings(1000, Map.of()), meters, Tags.of("model", "m", "version", "v1"));
 
     @Test
     void servesRepeatedRowsFromTheCache() {
@@ -60,5 +63,43 @@ class CachingEmbeddingStoreTest {
         assertThat(delegate.calls).containsExactly("shared[1]", "task:pay[1]");
         assertThat(store.stats("shared").missCount()).isEqualTo(1);
         assertThat(store.stats("task:pay").missCount()).isEqualTo(1);
+    }
+
+    @Test
+    void publishesEachTablesStatisticsAsMetersUntilClosed() {
+        store.fetchRows("task:pay", new long[] {3, 4}, new float[2 * DIM]);
+        store.fetchRows("task:pay", new long[] {3}, new float[DIM]);
+
+        assertThat(gets("task:pay", "miss")).isEqualTo(2);
+        assertThat(gets("task:pay", "hit")).isEqualTo(1);
+        assertThat(gets("shared", "miss")).isZero();
+        assertThat(meters.get("cache.load").tags("table", "task:pay", "result", "success")
+                .functionCounter().count()).as("one bulk load for both misses").isEqualTo(1);
+        assertThat(meters.get("cache.load.duration").tags("table", "task:pay").timeGauge().value()).isPositive();
+
+        store.close();
+
+        assertThat(meters.find("cache.gets").tags("model", "m").meters()).isEmpty();
+    }
+
+    private double gets(String table, String result) {
+        return meters.get("cache.gets")
+                .tags("cache", CachingEmbeddingStore.CACHE_NAME, "model", "m", "version", "v1", "table", table,
+                        "result", result)
+                .functionCounter().count();
+    }
+
+    @Test
+    void aStoreOpenedAgainForTheSameVersionTakesTheMetersOverAndKeepsThemWhenTheOldOneCloses() {
+        CachingEmbeddingStore reloaded = new CachingEmbeddingStore(
+                new RecordingStore(), TABLES, new CacheSettings(1000, Map.of()), meters, Tags.of("model", "m", "version", "v1"));
+        store.fetchRows("shared", new long[] {1}, new float[DIM]);
+        reloaded.fetchRows("shared", new long[] {1, 2, 3}, new float[3 * DIM]);
+
+        store.close();
+
+        assertThat(gets("shared", "miss")).as("misses of the store opened last").isEqualTo(3);
+        reloaded.close();
+        assertThat(meters.find("cache.gets").meters()).isEmpty();
     }
 }

@@ -6,6 +6,9 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.stemnet.service.TestBundle;
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.embedding.CacheSettings;
+import dev.stemnet.service.embedding.CachingEmbeddingStore;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.stemnet.service.inference.DeviceMode;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.GpuProbe;
@@ -97,7 +100,8 @@ class ReloadMemoryTest {
         return new ModelLoader(
                 new BundleLoader(Validation.buildDefaultValidatorFactory().getValidator()),
                 new RuntimeSettings(DeviceMode.AUTO, 1, OptLevel.ALL_OPT),
-                new CacheSettings(1000, Map.of()),
+                CachingEmbeddingStore.factory(EmbeddingStoreFactory.mappedFiles(), new CacheSettings(1000, Map.of()),
+                        new SimpleMeterRegistry()),
                 new DeviceSelector(GpuProbe.nvidiaDriver()),
                 UnknownFeaturePolicy.REJECT);
     }

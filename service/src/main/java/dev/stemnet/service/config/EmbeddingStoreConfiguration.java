@@ -1,0 +1,46 @@
+package dev.stemnet.service.config;
+
+import dev.stemnet.service.config.EmbeddingStoreProperties.StoreKind;
+import dev.stemnet.service.embedding.CachingEmbeddingStore;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
+import dev.stemnet.service.embedding.redis.RedisConnection;
+import dev.stemnet.service.embedding.redis.RedisEmbeddingStore;
+import dev.stemnet.service.embedding.redis.RedisKeyLayout;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Chooses the embedding store ({@code stem.embedding.store}) and puts the per-table caches in front of it.
+ * The Redis connection is a bean of its own so that Spring closes it on shutdown, after the models.
+ */
+@Configuration(proxyBeanMethods = false)
+class EmbeddingStoreConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(EmbeddingStoreConfiguration.class);
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnProperty(name = "stem.embedding.store", havingValue = "redis")
+    RedisConnection redisConnection(EmbeddingStoreProperties properties) {
+        return RedisConnection.open(properties.redis().settings());
+    }
+
+    @Bean
+    EmbeddingStoreFactory embeddingStoreFactory(EmbeddingStoreProperties embedding, StemProperties properties,
+            ObjectProvider<RedisConnection> redis, MeterRegistry meterRegistry) {
+        log.info("Embedding rows come from {}", embedding.store() == StoreKind.REDIS
+                ? redis.getObject() : "the bundles' memory-mapped table files");
+        EmbeddingStoreFactory backing = embedding.store() == StoreKind.REDIS
+                ? bundle -> new RedisEmbeddingStore(
+                        redis.getObject(),
+                        new RedisKeyLayout(bundle.manifest().model().name(), bundle.manifest().model().version()),
+                        bundle.manifest().tables(),
+                        meterRegistry)
+                : EmbeddingStoreFactory.mappedFiles();
+        return CachingEmbeddingStore.factory(backing, properties.cache(), meterRegistry);
+    }
+}
