@@ -8,6 +8,7 @@ import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import dev.stemnet.service.scoring.OverloadedException;
 import jakarta.servlet.http.HttpServletRequest;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -41,6 +42,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     /** Overload passes quickly; a model load takes longer. */
     private static final int OVERLOAD_RETRY_SECONDS = 1;
     private static final int MODEL_LOAD_RETRY_SECONDS = 5;
+    /** An outage fails every request alike: log the first failure per store and reason, then one line this often. */
+    private static final Duration STORE_FAILURE_LOG_INTERVAL = Duration.ofSeconds(10);
+
+    private final LogThrottle storeFailureLog = new LogThrottle(STORE_FAILURE_LOG_INTERVAL, System::nanoTime);
 
     /** Serialized into the {@code errors} property. */
     record FieldProblem(String field, String message) {}
@@ -105,7 +110,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     @ExceptionHandler(EmbeddingStoreUnavailableException.class)
     ResponseEntity<Object> handleStoreUnavailable(EmbeddingStoreUnavailableException e, HttpServletRequest request) {
         RequestTags.outcome(request, "store_unavailable");
-        log.warn("Embedding store {} failed for table '{}' ({}): {}", e.store(), e.table(), e.reason(), e.getMessage());
+        storeFailureLog.admit(e.store() + "/" + e.reason()).ifPresent(heldBack -> log.warn(
+                "Embedding store {} failed for table '{}' ({}): {}{}", e.store(), e.table(), e.reason(), e.getMessage(),
+                heldBack == 0 ? "" : " (" + heldBack + " similar failures not logged since the last line)"));
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
                 "Embedding rows are unavailable right now; retry later");
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body(problem);

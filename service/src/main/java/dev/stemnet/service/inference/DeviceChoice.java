@@ -3,16 +3,18 @@ package dev.stemnet.service.inference;
 /**
  * The device in use, and why CUDA is not used when it is not.
  *
- * @param cudaUnavailableReason {@code null} when {@code device} is CUDA
+ * @param cudaUnavailableCode   {@link CudaUnavailableCode#NONE} when {@code device} is CUDA
+ * @param cudaUnavailableReason {@code null} when {@code device} is CUDA, otherwise the full reason
  */
-public record DeviceChoice(ExecutionDevice device, String cudaUnavailableReason) {
+public record DeviceChoice(
+        ExecutionDevice device, CudaUnavailableCode cudaUnavailableCode, String cudaUnavailableReason) {
 
     static DeviceChoice cuda() {
-        return new DeviceChoice(ExecutionDevice.CUDA, null);
+        return new DeviceChoice(ExecutionDevice.CUDA, CudaUnavailableCode.NONE, null);
     }
 
-    static DeviceChoice cpu(String cudaUnavailableReason) {
-        return new DeviceChoice(ExecutionDevice.CPU, cudaUnavailableReason);
+    static DeviceChoice cpu(CudaUnavailableCode code, String cudaUnavailableReason) {
+        return new DeviceChoice(ExecutionDevice.CPU, code, cudaUnavailableReason);
     }
 
     @Override

@@ -24,24 +24,29 @@ public final class DeviceSelector {
     /** @throws IllegalStateException in mode CUDA when CUDA cannot be used, with the reason */
     public DeviceChoice select(DeviceMode mode, CudaEnabler cudaEnabler) {
         if (mode == DeviceMode.CPU) {
-            return DeviceChoice.cpu("configured: stem.runtime.device=cpu");
+            return DeviceChoice.cpu(CudaUnavailableCode.CONFIGURED, "configured: stem.runtime.device=cpu");
         }
-        Optional<String> cudaProblem = gpuProbe.whyNoGpu().or(() -> tryEnable(cudaEnabler));
-        if (cudaProblem.isEmpty()) {
+        Optional<DeviceChoice> cpu = gpuProbe.whyNoGpu()
+                .map(reason -> DeviceChoice.cpu(CudaUnavailableCode.NO_DRIVER, reason))
+                .or(() -> tryEnable(cudaEnabler));
+        if (cpu.isEmpty()) {
             return DeviceChoice.cuda();
         }
         if (mode == DeviceMode.CUDA) {
-            throw new IllegalStateException("stem.runtime.device=cuda, but CUDA cannot be used: " + cudaProblem.get());
+            throw new IllegalStateException("stem.runtime.device=cuda, but CUDA cannot be used: "
+                    + cpu.get().cudaUnavailableReason());
         }
-        return DeviceChoice.cpu(cudaProblem.get());
+        return cpu.get();
     }
 
-    private static Optional<String> tryEnable(CudaEnabler cudaEnabler) {
+    /** @return empty when CUDA was enabled, otherwise the CPU choice saying why not */
+    private static Optional<DeviceChoice> tryEnable(CudaEnabler cudaEnabler) {
         try {
             cudaEnabler.enableCuda();
             return Optional.empty();
         } catch (OrtException e) {
-            return Optional.of("CUDA execution provider failed to start: " + e.getMessage());
+            return Optional.of(DeviceChoice.cpu(CudaUnavailableCode.CUDA_PROVIDER_FAILED,
+                    "CUDA execution provider failed to start: " + e.getMessage()));
         }
     }
 }

@@ -15,6 +15,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The dense network in an ONNX Runtime session: one {@code [batch, F_table, dim]} input per embedding table
@@ -22,11 +24,18 @@ import java.util.Set;
  */
 public final class OnnxModel implements AutoCloseable {
 
+    /**
+     * Sessions created and not closed yet, in this process. Each holds native memory the JVM does not see
+     * (weights, arenas; on CUDA device memory), so a session left open by a reload is a leak only this shows.
+     */
+    private static final AtomicInteger OPEN_SESSIONS = new AtomicInteger();
+
     private final OrtEnvironment environment;
     private final OrtSession session;
     private final DeviceChoice deviceChoice;
     private final Map<String, TableInput> inputsByTable = new HashMap<>();
     private final String outputName;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private record TableInput(String name, long fields, long dim) {}
 
@@ -41,6 +50,12 @@ public final class OnnxModel implements AutoCloseable {
             inputsByTable.put(input.table(), new TableInput(input.name(), fields, dim));
         }
         this.outputName = spec.output().name();
+        OPEN_SESSIONS.incrementAndGet();
+    }
+
+    /** ONNX Runtime sessions open in this process: one per loaded model version, serving or draining. */
+    public static int openSessions() {
+        return OPEN_SESSIONS.get();
     }
 
     public static OnnxModel open(Path file, OnnxSpec spec, RuntimeSettings settings, DeviceSelector deviceSelector) {
@@ -119,6 +134,10 @@ public final class OnnxModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        OPEN_SESSIONS.decrementAndGet();
         try {
             session.close();
         } catch (OrtException e) {

@@ -1,6 +1,7 @@
 package dev.stemnet.service.metrics;
 
 import dev.stemnet.service.inference.DeviceChoice;
+import dev.stemnet.service.inference.OnnxModel;
 import dev.stemnet.service.model.LoadedModel;
 import dev.stemnet.service.model.ModelEvents;
 import io.micrometer.core.instrument.Counter;
@@ -23,6 +24,9 @@ public class ScoringMetrics implements ModelEvents {
 
     public ScoringMetrics(MeterRegistry registry) {
         this.registry = registry;
+        Gauge.builder("stem.onnx.sessions", OnnxModel::openSessions)
+                .description("ONNX Runtime sessions open: one per serving or draining version; more is a leak")
+                .register(registry);
     }
 
     /** The meters of a model that is loaded; a request holds a lease on it, so it is not closed yet. */
@@ -40,7 +44,8 @@ public class ScoringMetrics implements ModelEvents {
                 .description("The device a serving model version runs on, and why not CUDA when it does not")
                 .tag("model", name).tag("version", version)
                 .tag("device", device.device().name())
-                .tag("reason", device.cudaUnavailableReason() == null ? "cuda available" : device.cudaUnavailableReason())
+                // The code, not the full reason: that is an ONNX Runtime message of any length (logs, /v1/models).
+                .tag("reason", device.cudaUnavailableCode().label())
                 .register(registry));
         loads(directory, "loaded").increment();
     }

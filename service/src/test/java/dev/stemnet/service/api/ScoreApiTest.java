@@ -3,6 +3,12 @@ package dev.stemnet.service.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stemnet.service.RunningServiceTest;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.Map;
 import java.util.UUID;
@@ -11,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
@@ -19,6 +26,9 @@ class ScoreApiTest extends RunningServiceTest {
 
     private static final String CANDIDATE = """
             {"itemId": "a1", "features": {"advertiser": "adv1", "category": "c1", "creative_type": "video"}}""";
+
+    @LocalServerPort
+    private int port;
 
     @Test
     void scoresEveryTaskInManifestOrderAndMakesUpARequestIdWhenThereIsNone() {
@@ -110,6 +120,14 @@ class ScoreApiTest extends RunningServiceTest {
                 "stem_score_candidates_bucket{model=\"stem-net\"",
                 "stem_task_score_bucket{model=\"stem-net\",task=\"pay\"",
                 "stem_runtime_device_info{device=");
+        assertThat(scrape.lines().filter(line -> line.startsWith("stem_runtime_device_info{")))
+                .as("the device reason is a short code, never the ONNX Runtime message")
+                .isNotEmpty()
+                .allMatch(line -> line.matches(".*reason=\"(none|configured|no_driver|cuda_provider_failed)\".*"));
+        assertThat(scrape.lines().filter(line -> line.startsWith("stem_onnx_sessions ")))
+                .as("the serving version's session at least").singleElement()
+                .satisfies(line -> assertThat(Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
+                        .isGreaterThanOrEqualTo(1));
     }
 
     @Test
@@ -139,6 +157,27 @@ class ScoreApiTest extends RunningServiceTest {
                 .expectBody()
                 .jsonPath("$.status").isEqualTo(413)
                 .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("stem.scoring.max-body-size"));
+    }
+
+    @Test
+    void refusesAChunkedBodyOverTheSizeLimitWith413() throws Exception {
+        // No Content-Length: the limit has to be applied to the bytes as they are read.
+        byte[] huge = ("{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"requestId\": \""
+                + "x".repeat(2 * 1024 * 1024 + 64 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8);
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/score"))
+                .header("Content-Type", MediaType.APPLICATION_JSON_VALUE)
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(huge)))
+                .build();
+        assertThat(request.bodyPublisher().orElseThrow().contentLength())
+                .as("unknown length: HTTP/1.1 sends it chunked").isEqualTo(-1);
+
+        HttpResponse<String> response = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+                .send(request, HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+                type -> assertThat(type).startsWith(MediaType.APPLICATION_PROBLEM_JSON_VALUE));
+        assertThat(response.body()).contains("stem.scoring.max-body-size");
     }
 
     private String scrape() {

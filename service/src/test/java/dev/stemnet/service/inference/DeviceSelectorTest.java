@@ -25,6 +25,7 @@ class DeviceSelectorTest {
         DeviceChoice choice = new DeviceSelector(NO_GPU).select(DeviceMode.AUTO, cudaWorks);
 
         assertThat(choice.device()).isEqualTo(ExecutionDevice.CPU);
+        assertThat(choice.cudaUnavailableCode()).isEqualTo(CudaUnavailableCode.NO_DRIVER);
         assertThat(choice.cudaUnavailableReason()).contains("/proc/driver/nvidia/version missing");
         assertThat(cudaAttempts).isZero();
     }
@@ -34,6 +35,7 @@ class DeviceSelectorTest {
         DeviceChoice choice = new DeviceSelector(GPU).select(DeviceMode.AUTO, cudaWorks);
 
         assertThat(choice.device()).isEqualTo(ExecutionDevice.CUDA);
+        assertThat(choice.cudaUnavailableCode()).isEqualTo(CudaUnavailableCode.NONE);
         assertThat(choice.cudaUnavailableReason()).isNull();
         assertThat(cudaAttempts).isEqualTo(1);
     }
@@ -43,6 +45,8 @@ class DeviceSelectorTest {
         DeviceChoice choice = new DeviceSelector(GPU).select(DeviceMode.AUTO, cudaFails);
 
         assertThat(choice.device()).isEqualTo(ExecutionDevice.CPU);
+        assertThat(choice.cudaUnavailableCode()).isEqualTo(CudaUnavailableCode.CUDA_PROVIDER_FAILED);
+        assertThat(choice.cudaUnavailableCode().label()).isEqualTo("cuda_provider_failed");
         assertThat(choice.cudaUnavailableReason()).contains("libcudart.so.12");
     }
 
@@ -51,6 +55,7 @@ class DeviceSelectorTest {
         DeviceChoice choice = new DeviceSelector(GPU).select(DeviceMode.CPU, cudaWorks);
 
         assertThat(choice.device()).isEqualTo(ExecutionDevice.CPU);
+        assertThat(choice.cudaUnavailableCode()).isEqualTo(CudaUnavailableCode.CONFIGURED);
         assertThat(choice.cudaUnavailableReason()).contains("configured");
         assertThat(cudaAttempts).isZero();
     }

@@ -2,6 +2,7 @@ package dev.stemnet.service.embedding.redis;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.stemnet.service.Polling;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -217,12 +218,32 @@ public abstract class TestRedis implements AutoCloseable {
         @Override
         public void freeze() {
             signal("STOP");
+            awaitStopped(true);
         }
 
         @Override
         public void thaw() {
             if (process.isAlive()) {
                 signal("CONT");
+                awaitStopped(false);
+            }
+        }
+
+        /** kill only queues the signal: a command sent before the kernel acts on it may still be answered. */
+        private void awaitStopped(boolean stopped) {
+            if (!Polling.until(START_DEADLINE, () -> isStopped() == stopped)) {
+                throw new IllegalStateException(
+                        "redis-server on port " + port + (stopped ? " did not stop" : " did not continue"));
+            }
+        }
+
+        /** The state letter in /proc/<pid>/stat, after the parenthesised command name: T when stopped. */
+        private boolean isStopped() {
+            try {
+                String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
+                return stat.charAt(stat.lastIndexOf(')') + 2) == 'T';
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         }
 

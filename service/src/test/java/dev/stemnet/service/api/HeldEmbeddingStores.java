@@ -1,0 +1,90 @@
+package dev.stemnet.service.api;
+
+import dev.stemnet.service.bundle.ModelBundle;
+import dev.stemnet.service.embedding.EmbeddingStore;
+import dev.stemnet.service.embedding.EmbeddingStoreFactory;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+
+/**
+ * Embedding stores (the bundle's mapped files) whose next fetch a test can hold: the request making it stops
+ * inside scoring, holding its admission slot, until the test lets it go. {@code @Import} {@link Wiring} into
+ * a service test to put it in the place of the service's store factory.
+ */
+public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
+
+    @TestConfiguration(proxyBeanMethods = false)
+    public static class Wiring {
+        /** Primary, so the model loader takes it over the service's own factory; warm-up fetches go through. */
+        @Bean
+        @Primary
+        HeldEmbeddingStores heldEmbeddingStores() {
+            return new HeldEmbeddingStores();
+        }
+    }
+
+    private final EmbeddingStoreFactory mappedFiles = EmbeddingStoreFactory.mappedFiles();
+    private final AtomicReference<Hold> next = new AtomicReference<>();
+
+    /** The next fetch of any request waits in the store until {@link Hold#release()} (or {@code atMost}). */
+    public Hold holdNextFetch(Duration atMost) {
+        Hold hold = new Hold(atMost);
+        next.set(hold);
+        return hold;
+    }
+
+    @Override
+    public EmbeddingStore open(ModelBundle bundle) {
+        EmbeddingStore rows = mappedFiles.open(bundle);
+        return new EmbeddingStore() {
+            @Override
+            public void fetchRows(String table, long[] rowIds, float[] destination) {
+                Hold hold = next.getAndSet(null);
+                if (hold != null) {
+                    hold.block();
+                }
+                rows.fetchRows(table, rowIds, destination);
+            }
+
+            @Override
+            public void close() {
+                rows.close();
+            }
+        };
+    }
+
+    /** One held fetch. */
+    public static final class Hold {
+        private final Duration atMost;
+        private final CountDownLatch entered = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+
+        private Hold(Duration atMost) {
+            this.atMost = atMost;
+        }
+
+        /** @return whether a request reached the store within the timeout and is held there now */
+        public boolean awaitEntered(Duration timeout) throws InterruptedException {
+            return entered.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        public void release() {
+            released.countDown();
+        }
+
+        /** A store slower than any deadline when nobody releases it: waits {@code atMost} at most. */
+        private void block() {
+            entered.countDown();
+            try {
+                released.await(atMost.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

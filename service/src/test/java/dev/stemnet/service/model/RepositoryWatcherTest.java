@@ -1,0 +1,137 @@
+package dev.stemnet.service.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stemnet.service.Polling;
+import dev.stemnet.service.TestBundle;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.servlet.client.RestTestClient;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code stem.models.watch=true}: bundles dropped into the repository are picked up without anyone asking,
+ * the good ones swapped in, the broken ones refused while the serving version goes on.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class RepositoryWatcherTest {
+
+    private static final String TOKEN = "watcher-token";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String SCORE_BODY = """
+            {"userId": "u1", "candidates": [{"itemId": "a1", "features": {"advertiser": "adv1"}}]}""";
+    /** Well past the debounce and a load of the tiny bundle; polling ends as soon as the change is seen. */
+    private static final Duration PICKED_UP_WITHIN = Duration.ofSeconds(30);
+    private static final Path REPOSITORY = createRepository();
+
+    @LocalServerPort
+    private int port;
+
+    @LocalManagementPort
+    private int managementPort;
+
+    @Autowired
+    private ModelRegistry registry;
+
+    private RestTestClient client;
+    private RestTestClient management;
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry properties) {
+        properties.add("stem.models.repository", REPOSITORY::toString);
+        properties.add("stem.models.watch", () -> "true");
+        properties.add("stem.models.watch-debounce", () -> "200ms");
+        properties.add("management.server.port", () -> "0");
+        properties.add("stem.admin.token", () -> TOKEN);
+    }
+
+    private static Path createRepository() {
+        try {
+            Path repository = Files.createTempDirectory("stem-watched-repository");
+            TestBundle.copyWithVersion(repository.resolve("stem-net-0001"), "v0001");
+            return repository;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @BeforeEach
+    void connectWhenReady() {
+        client = RestTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
+        management = RestTestClient.bindToServer().baseUrl("http://localhost:" + managementPort).build();
+        assertThat(Polling.until(PICKED_UP_WITHIN, () -> registry.isServing("stem-net"))).isTrue();
+    }
+
+    @Test
+    void swapsInANewVersionCopiedIntoTheRepositoryByItself() {
+        // Copied file by file right into the repository, manifest rewritten last: the debounce waits for the end.
+        TestBundle.copyWithVersion(REPOSITORY.resolve("stem-net-0002"), "v0002");
+
+        assertThat(Polling.until(PICKED_UP_WITHIN, () -> scoredVersion().equals("v0002")))
+                .as("scores come from v0002 without a reload being asked for").isTrue();
+        client.get().uri("/v1/models").exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.models[?(@.state == 'READY')].version")
+                .value(List.class, versions -> assertThat(versions).containsExactly("v0002"));
+    }
+
+    @Test
+    void refusesABrokenBundleDroppedInAndKeepsServingTheVersionBefore(@TempDir Path staging) throws IOException {
+        String serving = scoredVersion();
+        Path broken = TestBundle.copyWithVersion(staging.resolve("stem-net-0003-broken"), "v0003");
+        // One byte more than the manifest's sha256 covers.
+        Files.writeString(broken.resolve("vocab").resolve(firstVocabulary(broken)), "x\n", StandardOpenOption.APPEND);
+
+        // Moved in whole, so the scan sees exactly this bundle; it sorts last and would serve if it loaded.
+        Files.move(broken, REPOSITORY.resolve("stem-net-0003-broken"), StandardCopyOption.ATOMIC_MOVE);
+
+        assertThat(Polling.until(PICKED_UP_WITHIN, () -> lastOutcome("stem-net-0003-broken").equals("REJECTED")))
+                .as("the broken bundle is tried and rejected without a reload being asked for").isTrue();
+        assertThat(scoredVersion()).isEqualTo(serving);
+        assertThat(registry.serving("stem-net").orElseThrow().version()).isEqualTo(serving);
+    }
+
+    private String scoredVersion() {
+        String body = client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body(SCORE_BODY).exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        return JSON.readTree(body).get("model").get("version").asString();
+    }
+
+    /** The outcome of the latest load attempt of {@code directory}, {@code NONE} before there is one. */
+    private String lastOutcome(String directory) {
+        String body = management.get().uri("/actuator/models").header("Authorization", "Bearer " + TOKEN).exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        for (JsonNode attempt : JSON.readTree(body).get("lastAttempts")) {
+            if (attempt.get("directory").asString().equals(directory)) {
+                return attempt.get("outcome").asString();
+            }
+        }
+        return "NONE";
+    }
+
+    private static String firstVocabulary(Path bundle) throws IOException {
+        try (var files = Files.list(bundle.resolve("vocab"))) {
+            return files.map(file -> file.getFileName().toString()).sorted().findFirst().orElseThrow();
+        }
+    }
+}
