@@ -16,8 +16,4 @@ public record Assignment(String layer, int bucket, String arm, String model, Str
     Assignment withVersion(String servedVersion) {
         return new Assignment(layer, bucket, arm, model, servedVersion, forced);
     }
-
-    public boolean isForced() {
-        return Boolean.TRUE.equals(forced);
-    }
 }

@@ -10,7 +10,7 @@ import org.springframework.context.annotation.Configuration;
 class ExperimentConfiguration {
 
     @Bean
-    Experiments experiments(ExperimentProperties properties, ModelRegistry registry, ExperimentMetrics metrics) {
+    Experiments experimentAssignment(ExperimentProperties properties, ModelRegistry registry, ExperimentMetrics metrics) {
         return new Experiments(properties.config(), properties.forceCallers(), registry, metrics);
     }
 

@@ -68,7 +68,7 @@ public record ExperimentDecision(String configVersion, List<Assignment> assignme
     /** Arms by layer for per-arm meters; forced units are left out, they are not a random sample. */
     public Map<String, String> randomArmsByLayer() {
         Map<String, String> arms = new LinkedHashMap<>();
-        assignments.stream().filter(assignment -> !assignment.isForced())
+        assignments.stream().filter(assignment -> !Boolean.TRUE.equals(assignment.forced()))
                 .forEach(assignment -> arms.put(assignment.layer(), assignment.arm()));
         return arms;
     }
