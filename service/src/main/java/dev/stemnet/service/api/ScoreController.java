@@ -82,7 +82,7 @@ class ScoreController {
             meters.recordScored(scored.results(), scored.featureIssues());
             experimentMetrics.recordScored(served, scored.results());
             String requestId = request.requestId() != null ? request.requestId() : UUID.randomUUID().toString();
-            exposureLog.ifPresent(log -> log.record(new ExposureRecord(Instant.now().toString(), requestId,
+            exposureLog.ifPresent(log -> log.record(new ExposureRecord(ExposureRecord.time(Instant.now()), requestId,
                     request.userId(), served.configVersion(), info.name(), info.version(), served.assignments(),
                     scored.results())));
             return new ScoreResponse(requestId, new ScoreResponse.ModelReference(info.name(), info.version()),

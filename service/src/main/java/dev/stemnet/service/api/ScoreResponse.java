@@ -12,9 +12,5 @@ import java.util.List;
 public record ScoreResponse(String requestId, ModelReference model, List<CandidateScores> results,
         @JsonInclude(JsonInclude.Include.NON_NULL) ExperimentReport experiment) {
 
-    public ScoreResponse(String requestId, ModelReference model, List<CandidateScores> results) {
-        this(requestId, model, results, null);
-    }
-
     public record ModelReference(String name, String version) {}
 }

@@ -7,9 +7,13 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -50,6 +54,7 @@ public final class ExposureLog implements AutoCloseable {
     private final Counter droppedQueueFull;
     private final Counter droppedWriteError;
     private final Thread writer;
+    private final FileChannel lock;
     private volatile boolean closing;
 
     /** Only the writer thread touches these. */
@@ -69,11 +74,7 @@ public final class ExposureLog implements AutoCloseable {
         this.droppedWriteError = dropped(registry, "write_error");
         Gauge.builder("stem.exposures.queued", queue, BlockingQueue::size)
                 .description("Exposure records waiting for the writer").register(registry);
-        try {
-            Files.createDirectories(this.directory);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the exposure log directory " + this.directory, e);
-        }
+        this.lock = lockDirectory(this.directory);
         this.sequence = highestSequence(this.directory);
         this.writer = new Thread(this::writeUntilClosed, "exposure-log-writer");
         writer.setDaemon(true);
@@ -94,16 +95,45 @@ public final class ExposureLog implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        if (!writer.isAlive()) {
-            return;
-        }
         try {
-            writer.join(CLOSE_TIMEOUT.toMillis());
+            if (writer.isAlive()) {
+                writer.join(CLOSE_TIMEOUT.toMillis());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         if (writer.isAlive()) {
             log.error("The exposure log writer did not finish within {}; {} records may be lost", CLOSE_TIMEOUT, queue.size());
+        }
+        try {
+            lock.close();
+        } catch (IOException e) {
+            log.warn("Could not release the lock of the exposure log in {}: {}", directory, e.getMessage());
+        }
+    }
+
+    /**
+     * Two writers in one directory would write files of the same names; each replica needs a directory of its
+     * own, and this lock makes a shared one fail at startup instead of mixing records.
+     */
+    private static FileChannel lockDirectory(Path directory) {
+        try {
+            Files.createDirectories(directory);
+            FileChannel channel = FileChannel.open(directory.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock held;
+            try {
+                held = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                held = null;
+            }
+            if (held == null) {
+                channel.close();
+                throw new IllegalStateException("another exposure log writes to " + directory
+                        + "; give every replica its own stem.experiments.exposure-log.dir");
+            }
+            return channel;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the exposure log directory " + directory, e);
         }
     }
 

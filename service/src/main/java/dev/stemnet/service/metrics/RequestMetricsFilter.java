@@ -71,6 +71,7 @@ public class RequestMetricsFilter extends OncePerRequestFilter {
             arms.forEach((layer, arm) -> Timer.builder("stem.experiment.requests")
                     .description("Requests by experiment layer, arm and outcome; forced arms are not counted")
                     .tag("layer", layer.toString()).tag("arm", arm.toString()).tag("outcome", outcome)
+                    .publishPercentileHistogram()
                     .register(registry)
                     .record(nanos, TimeUnit.NANOSECONDS));
         }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -141,15 +142,17 @@ class ExperimentApiTest {
     }
 
     @Test
-    void anotherReplicaPutsEveryUserInTheSameArms() {
+    void anotherReplicaPutsEveryUserInTheSameArmsAndWritesItsExposuresBeforeItStops() throws IOException {
         List<String> users = IntStream.range(0, 20).mapToObj(i -> "replica-user-" + i).toList();
         List<JsonNode> here = users.stream().map(user -> score(client, user).get("experiment")).toList();
 
-        String[] args = serviceProperties().entrySet().stream()
+        // A replica of its own: own ports and, like every replica, its own exposure directory.
+        Map<String, String> replicaProperties = new HashMap<>(serviceProperties());
+        replicaProperties.put("stem.experiments.exposure-log.dir", ROOT.resolve("replica-exposures").toString());
+        replicaProperties.put("server.port", "0");
+        replicaProperties.put("management.server.port", "0");
+        String[] replicaArgs = replicaProperties.entrySet().stream()
                 .map(property -> "--" + property.getKey() + "=" + property.getValue()).toArray(String[]::new);
-        String[] replicaArgs = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-                java.util.stream.Stream.of("--server.port=0", "--management.server.port=0",
-                        "--stem.experiments.exposure-log.dir=" + ROOT.resolve("replica-exposures"))).toArray(String[]::new);
         try (ConfigurableApplicationContext replica = new SpringApplicationBuilder(StemNetServiceApplication.class)
                 .run(replicaArgs)) {
             RestTestClient replicaClient = RestTestClient.bindToServer()
@@ -161,6 +164,12 @@ class ExperimentApiTest {
             List<JsonNode> there = users.stream().map(user -> score(replicaClient, user).get("experiment")).toList();
             assertThat(there).isEqualTo(here);
         }
+        // Closed: every exposure of the replica is on disk, none left in its queue.
+        long replicaExposures = 0;
+        for (Path file : ExposureLog.exposureFiles(ROOT.resolve("replica-exposures"))) {
+            replicaExposures += Files.readAllLines(file).size();
+        }
+        assertThat(replicaExposures).isEqualTo(users.size());
     }
 
     @Test

@@ -1,11 +1,13 @@
 package dev.stemnet.service.experiment;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stemnet.service.scoring.CandidateScores;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -113,8 +115,21 @@ class ExposureLogTest {
                 .containsExactly("exposures-00000001.jsonl", "exposures-00000002.jsonl");
     }
 
+    @Test
+    void refusesASecondWriterInTheSameDirectory() {
+        ExposureLog first = new ExposureLog(directory, 1 << 20, 5, 10, registry);
+        try {
+            assertThatThrownBy(() -> new ExposureLog(directory, 1 << 20, 5, 10, new SimpleMeterRegistry()))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("give every replica its own stem.experiments.exposure-log.dir");
+        } finally {
+            first.close();
+        }
+        new ExposureLog(directory, 1 << 20, 5, 10, new SimpleMeterRegistry()).close();
+    }
+
     private static byte[] line(String requestId) {
-        return (JSON.writeValueAsString(record(requestId)) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return (JSON.writeValueAsString(record(requestId)) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
     private static ExposureRecord record(String requestId) {
