@@ -26,6 +26,7 @@ import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.MediaType;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.servlet.client.RestTestClient;
@@ -37,6 +38,9 @@ import tools.jackson.databind.json.JsonMapper;
  * and a second layer that only labels units.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// No other test shares this configuration: close its two models, servers and writer thread when done, rather than
+// leave them running beside the tests that measure the process (ReloadMemoryTest).
+@DirtiesContext
 class ExperimentApiTest {
 
     private static final String ADMIN_TOKEN = "experiments-admin-token";
