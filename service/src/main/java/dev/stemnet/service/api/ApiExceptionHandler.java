@@ -1,5 +1,7 @@
 package dev.stemnet.service.api;
 
+import dev.stemnet.service.experiment.ExperimentArmUnavailableException;
+import dev.stemnet.service.experiment.ForcedAssignmentForbiddenException;
 import dev.stemnet.service.metrics.RequestTags;
 import dev.stemnet.service.model.ModelNotReadyException;
 import dev.stemnet.service.model.UnknownModelException;
@@ -92,6 +94,20 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     @ExceptionHandler(ModelNotReadyException.class)
     ResponseEntity<Object> handleModelNotReady(ModelNotReadyException e, HttpServletRequest request) {
         RequestTags.outcome(request, "not_ready");
+        return retryLater(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), MODEL_LOAD_RETRY_SECONDS);
+    }
+
+    @ExceptionHandler(ForcedAssignmentForbiddenException.class)
+    ResponseEntity<Object> handleForcedAssignmentForbidden(ForcedAssignmentForbiddenException e, HttpServletRequest request) {
+        RequestTags.outcome(request, "forbidden");
+        return ResponseEntity.status(HttpStatus.FORBIDDEN)
+                .body(ProblemDetail.forStatusAndDetail(HttpStatus.FORBIDDEN, e.getMessage()));
+    }
+
+    /** Never scored with another model instead: that would corrupt the experiment. */
+    @ExceptionHandler(ExperimentArmUnavailableException.class)
+    ResponseEntity<Object> handleExperimentArmUnavailable(ExperimentArmUnavailableException e) {
+        log.warn("Experiment arm unavailable: {}", e.getMessage());
         return retryLater(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), MODEL_LOAD_RETRY_SECONDS);
     }
 

@@ -55,6 +55,11 @@ public final class ModelMeters implements StageTimings {
         }
     }
 
+    /** The buckets of {@code stem_task_score}, for meters that must compare with it (per experiment arm). */
+    public static double[] scoreBuckets() {
+        return SCORE_BUCKETS.clone();
+    }
+
     @Override
     public void record(ScoringStage stage, long nanos) {
         stages.get(stage).record(nanos, TimeUnit.NANOSECONDS);

@@ -54,6 +54,7 @@ public class RequestMetricsFilter extends OncePerRequestFilter {
                     .publishPercentileHistogram()
                     .register(registry)
                     .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            recordPerArm(request, outcome, System.nanoTime() - started);
             if (outcome.equals("shed") || outcome.equals("deadline")) {
                 Counter.builder("stem.requests.shed")
                         .description("Requests refused at once (shed: overloaded) or given up (deadline)")
@@ -61,6 +62,18 @@ public class RequestMetricsFilter extends OncePerRequestFilter {
                         .register(registry)
                         .increment();
             }
+        }
+    }
+
+    /** Once per layer the request was assigned in, so a dashboard can compare arms' traffic share and latency. */
+    private void recordPerArm(HttpServletRequest request, String outcome, long nanos) {
+        if (request.getAttribute(RequestTags.ARMS) instanceof Map<?, ?> arms) {
+            arms.forEach((layer, arm) -> Timer.builder("stem.experiment.requests")
+                    .description("Requests by experiment layer, arm and outcome; forced arms are not counted")
+                    .tag("layer", layer.toString()).tag("arm", arm.toString()).tag("outcome", outcome)
+                    .publishPercentileHistogram()
+                    .register(registry)
+                    .record(nanos, TimeUnit.NANOSECONDS));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.stemnet.service.metrics;
 
 import jakarta.servlet.http.HttpServletRequest;
+import java.util.Map;
 
 /**
  * What a handler learns about a request that its metrics need: the model version it ran on, and an outcome
@@ -11,12 +12,18 @@ public final class RequestTags {
     static final String MODEL = RequestTags.class.getName() + ".model";
     static final String VERSION = RequestTags.class.getName() + ".version";
     static final String OUTCOME = RequestTags.class.getName() + ".outcome";
+    static final String ARMS = RequestTags.class.getName() + ".arms";
 
     private RequestTags() {}
 
     public static void model(HttpServletRequest request, String model, String version) {
         request.setAttribute(MODEL, model);
         request.setAttribute(VERSION, version);
+    }
+
+    /** Experiment arm by layer, names from the experiment configuration only: a bounded label set. */
+    public static void arms(HttpServletRequest request, Map<String, String> armByLayer) {
+        request.setAttribute(ARMS, Map.copyOf(armByLayer));
     }
 
     /** One of a small fixed set, e.g. {@code not_ready} or {@code store_unavailable}. */
