@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.stereotype.Component;
@@ -21,9 +23,13 @@ public class ExperimentMetrics {
 
     private final MeterRegistry registry;
     private final AtomicReference<Gauge> configInfo = new AtomicReference<>();
+    private final MultiGauge armShares;
 
     public ExperimentMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.armShares = MultiGauge.builder("stem.experiment.arm.share")
+                .description("The share of units the active configuration assigns to each arm, for sample-ratio checks")
+                .register(registry);
     }
 
     /** Every served score, by arm and task, with the buckets of {@code stem_task_score}. */
@@ -68,5 +74,11 @@ public class ExperimentMetrics {
         if (previous != null && !previous.getId().equals(configInfo.get().getId())) {
             registry.remove(previous);
         }
+        // Overwriting replaces the rows of the previous configuration, so removed arms disappear.
+        armShares.register(config.layers().stream()
+                .flatMap(layer -> layer.arms().stream().map(arm -> MultiGauge.Row.of(
+                        Tags.of("layer", layer.name(), "arm", arm.name()),
+                        layer.armByBucket().stream().filter(arm::equals).count() / (double) layer.buckets())))
+                .toList(), true);
     }
 }

@@ -254,6 +254,7 @@ class ExperimentApiTest {
         assertThat(after.has("stem_experiment_task_score_bucket", Map.of("arm", "treatment", "task", "pay", "le", "0.001")))
                 .isTrue();
         assertThat(after.has("stem_experiment_config_info", Map.of("version", "v1"))).isTrue();
+        assertThat(after.sum("stem_experiment_arm_share", Map.of("layer", "creative", "arm", "b"))).isEqualTo(0.5);
     }
 
     @Test
@@ -282,6 +283,8 @@ class ExperimentApiTest {
                             "percent: 10}\n      - {name: treatment, model: stem-net, percent: 90}"));
             reload().expectStatus().isOk().expectBody().jsonPath("$.outcome").isEqualTo("LOADED");
             assertThat(score(client, "user-1").get("experiment").get("configVersion").asString()).isEqualTo("v2");
+            assertThat(scrape().sum("stem_experiment_arm_share", Map.of("layer", "model", "arm", "control"))).isEqualTo(0.1);
+            assertThat(scrape().sum("stem_experiment_arm_share", Map.of("layer", "model", "arm", "treatment"))).isEqualTo(0.9);
             reload().expectStatus().isOk().expectBody().jsonPath("$.outcome").isEqualTo("UNCHANGED");
         } finally {
             Files.writeString(CONFIG, CONFIG_V1);
