@@ -14,7 +14,7 @@ COPY pom.xml ./
 COPY service/pom.xml service/
 RUN mvn -B -q -pl service -am dependency:go-offline -Donnxruntime.artifact="$( [ "$VARIANT" = gpu ] && echo onnxruntime_gpu || echo onnxruntime )"
 COPY service/src service/src
-RUN mvn -B -q -o -pl service -am package -DskipTests -Donnxruntime.artifact="$( [ "$VARIANT" = gpu ] && echo onnxruntime_gpu || echo onnxruntime )"
+RUN mvn -B -q -pl service -am package -DskipTests -Donnxruntime.artifact="$( [ "$VARIANT" = gpu ] && echo onnxruntime_gpu || echo onnxruntime )"
 # ONNX Runtime copies its native libraries out of its jar at every start (the CUDA provider alone is 580 MB);
 # unpacked here once and loaded from onnxruntime.native.path, a pod needs no large writable /tmp.
 WORKDIR /src/native
