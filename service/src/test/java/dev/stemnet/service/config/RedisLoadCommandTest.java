@@ -30,7 +30,9 @@ class RedisLoadCommandTest {
         ObjectNode manifest = (ObjectNode) JSON.readTree(bundle.resolve("manifest.json"));
         ((ObjectNode) manifest.get("model")).put("version", "loaded-by-command");
         Files.writeString(bundle.resolve("manifest.json"), JSON.writeValueAsString(manifest));
-        String[] args = {"--stem.embedding.redis.load-bundle=" + bundle, "--stem.embedding.redis.uri=" + TestRedis.shared().uri()};
+        // A generous deadline: this test is about what gets loaded, and a busy CI machine may be slow to connect.
+        String[] args = {"--stem.embedding.redis.load-bundle=" + bundle, "--stem.embedding.redis.uri=" + TestRedis.shared().uri(),
+                "--stem.embedding.redis.timeout=5s"};
 
         assertThat(RedisLoadCommand.isRequested(args)).isTrue();
         assertThat(RedisLoadCommand.run(args)).isZero();
