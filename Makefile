@@ -72,19 +72,25 @@ load-test: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/with-service.sh --reuse $(BUILD)/bundles \
 	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(RUN_BUNDLE)) $(LOAD_ARGS)
 
+# The classpath goes in an @argfile: ONNX Runtime 1.29's native start-up crashes (SIGSEGV) when the JVM's
+# command line is long (~12 kB of -cp), and JMH forks get theirs as a jar (jmh.separateClasspathJAR).
 # JMH hot-path benchmarks on the paper-sized bundle, with the GC profiler by default (JMH_ARGS='-h' for options).
 bench: $(BENCH_BUNDLE)/manifest.json
 	$(MVN) -q -pl service test-compile dependency:build-classpath -Dmdep.includeScope=test \
 	    -Dmdep.outputFile=target/bench-classpath.txt
-	java -cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt) \
+	echo "-cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt)" \
+	    > service/target/bench.args
+	java @service/target/bench.args -Djmh.separateClasspathJAR=true \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) org.openjdk.jmh.Main $(JMH_ARGS)
 
 # (a) bare ONNX Runtime vs (b) full HTTP request vs (c) in-process Scorer, one run; starts its own service.
 serving-overhead: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
 	$(MVN) -q -pl service test-compile dependency:build-classpath -Dmdep.includeScope=test \
 	    -Dmdep.outputFile=target/bench-classpath.txt
+	echo "-cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt)" \
+	    > service/target/bench.args
 	scripts/with-service.sh $(BUILD)/bench-bundles \
-	    java -cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt) \
+	    java @service/target/bench.args \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) $(BENCH_ARGS) dev.stemnet.service.scoring.ServingOverhead
 
 $(SERVICE_JAR): $(JAVA_SOURCES)

@@ -16,6 +16,7 @@ LOG=${SERVICE_LOG:-build/service-$(date +%Y%m%dT%H%M%S).log}
 if curl -fsS "$READY" >/dev/null 2>&1; then
     if [ "$REUSE" = 1 ]; then
         echo "with-service: using the service already running on :8080" >&2
+        export SERVICE_PID=$(pgrep -f -n 'stem-net-service.jar' || true)
         exec "$@"
     fi
     echo "with-service: something already serves :8081; stop it first (this run needs its own service)" >&2
@@ -26,6 +27,7 @@ mkdir -p "$(dirname "$LOG")"
 # shellcheck disable=SC2086 # SERVICE_OPTS is a list of JVM and --stem.* options
 java ${JAVA_OPTS:-} -jar "$JAR" --stem.models.repository="$REPOSITORY" ${SERVICE_OPTS:-} >"$LOG" 2>&1 &
 PID=$!
+export SERVICE_PID=$PID  # for commands that account for the service's CPU time (ServingOverhead)
 trap 'kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true' EXIT
 echo "with-service: started the service (pid $PID, log $LOG) on $REPOSITORY" >&2
 for _ in $(seq 1 180); do

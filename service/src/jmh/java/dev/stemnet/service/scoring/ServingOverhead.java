@@ -48,13 +48,15 @@ public final class ServingOverhead {
     private static final int CONCURRENCY = Integer.getInteger("stem.bench.concurrency", 2);
     private static final int SECONDS = Integer.getInteger("stem.bench.seconds", 15);
     private static final int ROUNDS = Integer.getInteger("stem.bench.rounds", 2);
+    private static final int OPEN_LOOP_THREADS = Integer.getInteger("stem.bench.open-loop-threads", 8);
     private static final String URL = System.getProperty("stem.bench.url", "http://localhost:8080") + "/v1/score";
 
     interface Op {
         void call() throws Exception;
     }
 
-    record Result(double perSecond, long[] latenciesNanos, long errors) {
+    /** CPU time per request counts the driver and the service ({@code SERVICE_PID}) alike, for every side. */
+    record Result(double perSecond, long[] latenciesNanos, long errors, double cpuMillisPerOp, double serviceCpuMillisPerOp) {
         double percentileMillis(double p) {
             if (latenciesNanos.length == 0) {
                 return Double.NaN;
@@ -100,10 +102,14 @@ public final class ServingOverhead {
                 closedLoop(side.getKey() + " warm-up", side.getValue(), 5);
             }
             Map<String, double[]> saturation = new HashMap<>();
+            Map<String, double[]> cpu = new HashMap<>();
+            Map<String, double[]> serviceCpu = new HashMap<>();
             for (int round = 0; round < ROUNDS; round++) {
                 for (Map.Entry<String, Op> side : sides.entrySet()) {
                     Result result = closedLoop(side.getKey() + " saturation #" + (round + 1), side.getValue(), SECONDS);
                     saturation.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.perSecond();
+                    cpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.cpuMillisPerOp();
+                    serviceCpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.serviceCpuMillisPerOp();
                 }
             }
             Map<String, Result> halfLoad = new HashMap<>();
@@ -114,18 +120,25 @@ public final class ServingOverhead {
             }
 
             System.out.println();
-            System.out.println("side     saturation req/s (per round)        p50 ms @50%   p99 ms @50%");
+            System.out.println("side     saturation req/s (per round)        p50 ms @50%   p99 ms @50%   cpu ms/req   (service)");
             for (String name : sides.keySet()) {
                 Result half = halfLoad.get(name);
-                System.out.printf(Locale.ROOT, "%-8s %8.1f %-26s %11s %13s%n", name, mean(saturation.get(name)),
+                System.out.printf(Locale.ROOT, "%-8s %8.1f %-26s %11s %13s %12.2f %11.2f%n", name, mean(saturation.get(name)),
                         Arrays.toString(Arrays.stream(saturation.get(name)).map(v -> Math.round(v * 10) / 10.0).toArray()),
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(50)),
-                        half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)));
+                        half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)),
+                        mean(cpu.get(name)), mean(serviceCpu.get(name)));
             }
             double onnx = mean(saturation.get("onnx"));
             System.out.printf(Locale.ROOT, "ratio http/onnx = %.3f, scorer/onnx = %.3f%s%n",
                     mean(saturation.get("http")) / onnx, mean(saturation.get("scorer")) / onnx,
                     alt == null ? "" : String.format(Locale.ROOT, ", onnx-q/onnx = %.3f", mean(saturation.get("onnx-q")) / onnx));
+            double onnxCpu = mean(cpu.get("onnx"));
+            System.out.printf(Locale.ROOT, "cpu-time ratio onnx/http = %.3f, onnx/scorer = %.3f%s (the throughput ratio on"
+                            + " a machine of our own: cores / cpu-per-request)%n",
+                    onnxCpu / mean(cpu.get("http")), onnxCpu / mean(cpu.get("scorer")),
+                    alt == null ? "" : String.format(Locale.ROOT, ", onnx/onnx-q = %.3f", onnxCpu / mean(cpu.get("onnx-q"))));
+            System.out.println("service pid for cpu accounting: " + System.getenv("SERVICE_PID"));
             System.out.println("loadavg at end: " + loadavg());
             clientThreads.shutdownNow();
         }
@@ -161,6 +174,8 @@ public final class ServingOverhead {
 
     private static Result closedLoop(String label, Op op, int seconds) throws InterruptedException {
         String before = loadavg();
+        long cpuBefore = cpuNanos();
+        long serviceBefore = serviceCpuNanos();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         AtomicLong errors = new AtomicLong();
         long[] counts = new long[CONCURRENCY];
@@ -188,9 +203,12 @@ public final class ServingOverhead {
             thread.join();
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
-        Result result = new Result(Arrays.stream(counts).sum() / elapsed, new long[0], errors.get());
-        System.out.printf(Locale.ROOT, "%-28s %8.1f/s  errors %d  loadavg %s -> %s%n", label, result.perSecond(),
-                errors.get(), before, loadavg());
+        long ops = Arrays.stream(counts).sum();
+        Result result = new Result(ops / elapsed, new long[0], errors.get(), (cpuNanos() - cpuBefore) / 1e6 / ops,
+                (serviceCpuNanos() - serviceBefore) / 1e6 / ops);
+        System.out.printf(Locale.ROOT, "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f)  errors %d  loadavg %s -> %s%n",
+                label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(), errors.get(),
+                before, loadavg());
         return result;
     }
 
@@ -200,7 +218,23 @@ public final class ServingOverhead {
         long interval = (long) (1e9 / rate);
         long[] latencies = new long[total];
         AtomicLong errors = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(16);
+        ExecutorService pool = Executors.newFixedThreadPool(OPEN_LOOP_THREADS);
+        // Every pool thread runs the operation a few times first: a thread's first ONNX Runtime run and an HTTP
+        // connection's first request are slow, and would otherwise land in the measured tail.
+        List<java.util.concurrent.Future<?>> warm = new ArrayList<>();
+        for (int i = 0; i < OPEN_LOOP_THREADS * 4; i++) {
+            warm.add(pool.submit(() -> {
+                op.call();
+                return null;
+            }));
+        }
+        for (var future : warm) {
+            try {
+                future.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                System.err.println(label + " warm-up: " + e.getCause());
+            }
+        }
         long start = System.nanoTime() + 10_000_000;
         for (int i = 0; i < total; i++) {
             long intended = start + i * interval;
@@ -220,10 +254,33 @@ public final class ServingOverhead {
         }
         pool.shutdown();
         pool.awaitTermination(1, TimeUnit.MINUTES);
-        Result result = new Result(rate, latencies, errors.get());
+        Result result = new Result(rate, latencies, errors.get(), Double.NaN, Double.NaN);
         System.out.printf(Locale.ROOT, "%-28s p50 %.2f ms  p99 %.2f ms  errors %d  loadavg %s -> %s%n", label,
                 result.percentileMillis(50), result.percentileMillis(99), errors.get(), before, loadavg());
         return result;
+    }
+
+    /** CPU time of this JVM plus the service's process (user + system), in nanoseconds. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime() + serviceCpuNanos();
+    }
+
+    /** CPU time of the service's process ({@code SERVICE_PID}, set by scripts/with-service.sh); 0 without one. */
+    private static long serviceCpuNanos() {
+        String pid = System.getenv("SERVICE_PID");
+        if (pid == null || pid.isBlank()) {
+            return 0;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", pid.trim(), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s.
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            return ticks * 10_000_000L;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private static double mean(double[] values) {
