@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>(c) {@code scorer}: the service's {@code Scorer} in process (encode, gather, run, results), no HTTP;
  *   <li>(q) {@code onnx-q}: bare {@code session.run} of {@code -Dstem.bench.alt-model} (e.g. an int8 model), if set.
  * </ul>
- * Saturation: {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
+ * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each,
+ * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
  * so that drift in the machine's load hits every side alike. Latency: open-loop arrivals at a fixed rate of 50%
  * of each side's saturation throughput, latency measured from the intended start (no coordinated omission).
  * Prints one table; {@code /proc/loadavg} is printed with every phase.
@@ -47,6 +48,8 @@ public final class ServingOverhead {
 
     private static final int CONCURRENCY = Integer.getInteger("stem.bench.concurrency", 2);
     private static final int SECONDS = Integer.getInteger("stem.bench.seconds", 15);
+    // The service's JIT takes longer to settle than the bare session: its CPU per request kept falling for ~30 s.
+    private static final int WARMUP_SECONDS = Integer.getInteger("stem.bench.warmup-seconds", 20);
     private static final int ROUNDS = Integer.getInteger("stem.bench.rounds", 2);
     private static final int OPEN_LOOP_THREADS = Integer.getInteger("stem.bench.open-loop-threads", 8);
     private static final String URL = System.getProperty("stem.bench.url", "http://localhost:8080") + "/v1/score";
@@ -96,10 +99,10 @@ public final class ServingOverhead {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
 
-            System.out.printf(Locale.ROOT, "bundle %s, %d candidates, concurrency %d, %d s per phase, %d rounds, %s%n",
-                    BenchFixture.bundleDir(), candidates, CONCURRENCY, SECONDS, ROUNDS, URL);
+            System.out.printf(Locale.ROOT, "bundle %s, %d candidates, concurrency %d, %d s warm-up, %d s per phase, %d rounds, %s%n",
+                    BenchFixture.bundleDir(), candidates, CONCURRENCY, WARMUP_SECONDS, SECONDS, ROUNDS, URL);
             for (Map.Entry<String, Op> side : sides.entrySet()) {
-                closedLoop(side.getKey() + " warm-up", side.getValue(), 5);
+                closedLoop(side.getKey() + " warm-up", side.getValue(), WARMUP_SECONDS);
             }
             Map<String, double[]> saturation = new HashMap<>();
             Map<String, double[]> cpu = new HashMap<>();
