@@ -22,7 +22,14 @@ TEST_CONFIG  := model-export/configs/tiny.yaml
 TEST_DATA    := $(BUILD)/data/tiny
 TEST_BUNDLE  := $(BUILD)/test-bundle
 
-.PHONY: run test venv bundle test-bundle service-jar clean
+# Performance (docs/performance.md): a paper-sized STEM-Net (experts 512-512-512) trained briefly, for speed only.
+BENCH_CONFIG := model-export/configs/bench-paper.yaml
+BENCH_DATA   := $(BUILD)/data/bench-paper
+BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
+JMH_ARGS     ?= -prof gc
+LOAD_ARGS    ?=
+
+.PHONY: run test venv bundle test-bundle service-jar clean bench-bundle bench serving-overhead load-test
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -53,6 +60,38 @@ $(RUN_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 
 $(TEST_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(call train_bundle,$(TEST_CONFIG),$(TEST_DATA),$(TEST_BUNDLE))
+
+$(BENCH_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
+	$(call train_bundle,$(BENCH_CONFIG),$(BENCH_DATA),$(BENCH_BUNDLE))
+
+bench-bundle: $(BENCH_BUNDLE)/manifest.json
+
+# Gatling against localhost:8080: uses a service already running (`make run` in another terminal), otherwise
+# starts one on the embedded default bundle and stops it afterwards. Settings: LOAD_ARGS='-Dstem.rate=30 ...'.
+load-test: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
+	scripts/with-service.sh --reuse $(BUILD)/bundles \
+	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(RUN_BUNDLE)) $(LOAD_ARGS)
+
+# The classpath goes in an @argfile: ONNX Runtime 1.29's native start-up crashes (SIGSEGV) when the JVM's
+# command line is long (~12 kB of -cp), and JMH forks get theirs as a jar (jmh.separateClasspathJAR).
+# JMH hot-path benchmarks on the paper-sized bundle, with the GC profiler by default (JMH_ARGS='-h' for options).
+bench: $(BENCH_BUNDLE)/manifest.json
+	$(MVN) -q -pl service test-compile dependency:build-classpath -Dmdep.includeScope=test \
+	    -Dmdep.outputFile=target/bench-classpath.txt
+	echo "-cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt)" \
+	    > service/target/bench.args
+	java @service/target/bench.args -Djmh.separateClasspathJAR=true \
+	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) org.openjdk.jmh.Main $(JMH_ARGS)
+
+# (a) bare ONNX Runtime vs (b) full HTTP request vs (c) in-process Scorer, one run; starts its own service.
+serving-overhead: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
+	$(MVN) -q -pl service test-compile dependency:build-classpath -Dmdep.includeScope=test \
+	    -Dmdep.outputFile=target/bench-classpath.txt
+	echo "-cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt)" \
+	    > service/target/bench.args
+	scripts/with-service.sh $(BUILD)/bench-bundles \
+	    java @service/target/bench.args \
+	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) $(BENCH_ARGS) dev.stemnet.service.scoring.ServingOverhead
 
 $(SERVICE_JAR): $(JAVA_SOURCES)
 	$(MVN) package -DskipTests

@@ -4,7 +4,6 @@ import dev.stemnet.service.bundle.Manifest.TableSpec;
 import dev.stemnet.service.embedding.EmbeddingStore;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
-import java.util.stream.LongStream;
 
 /**
  * Fills a table's network input with embedding rows. Every distinct row is fetched once per request even
@@ -24,7 +23,7 @@ final class EmbeddingGatherer {
      */
     FloatBuffer gather(TableSpec table, long[] slotRows, InputBuffers buffers) {
         int dim = table.dim();
-        long[] distinctRows = LongStream.of(slotRows).distinct().sorted().toArray();
+        long[] distinctRows = distinctSorted(slotRows);
         float[] fetched = buffers.fetchedRows(distinctRows.length * dim);
         store.fetchRows(table.name(), distinctRows, fetched);
 
@@ -34,5 +33,18 @@ final class EmbeddingGatherer {
             input.put(slot * dim, fetched, fetchedIndex * dim, dim);
         }
         return input;
+    }
+
+    /** The distinct values in ascending order; a primitive sort, as {@code LongStream.distinct()} boxes every value. */
+    static long[] distinctSorted(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int distinct = 0;
+        for (int i = 0; i < sorted.length; i++) {
+            if (distinct == 0 || sorted[i] != sorted[distinct - 1]) {
+                sorted[distinct++] = sorted[i];
+            }
+        }
+        return distinct == sorted.length ? sorted : Arrays.copyOf(sorted, distinct);
     }
 }

@@ -59,9 +59,10 @@ final class FeatureEncoder {
      * @throws InvalidRequestException when a feature is not a field of its side and the policy is REJECT
      */
     long[][] encode(ScoreRequest request, FeatureIssues issues) {
-        checkFeatureNames("userFeatures", request.userFeatures(), Side.USER, issues);
-        int[] userIndices = new int[fields.size()];
-        writeIndices(Side.USER, request.userId(), request.userFeatures(), userIndices, issues);
+        checkFeatureNames(-1, request.userFeatures(), Side.USER, issues);
+        // The user's indices are the same for every candidate; only the item fields are written per candidate.
+        int[] indices = new int[fields.size()];
+        writeIndices(Side.USER, request.userId(), request.userFeatures(), indices, issues);
 
         List<Candidate> candidates = request.candidates();
         long[][] rowsByTable = new long[tables.size()][];
@@ -70,9 +71,7 @@ final class FeatureEncoder {
         }
         for (int b = 0; b < candidates.size(); b++) {
             Candidate candidate = candidates.get(b);
-            checkFeatureNames("candidates[" + b + "].features", candidate.features(), Side.ITEM, issues);
-            // The user's indices are the same for every candidate; only the item fields are filled in.
-            int[] indices = userIndices.clone();
+            checkFeatureNames(b, candidate.features(), Side.ITEM, issues);
             writeIndices(Side.ITEM, candidate.itemId(), candidate.features(), indices, issues);
             for (int t = 0; t < tables.size(); t++) {
                 TableLayout table = tables.get(t);
@@ -101,22 +100,27 @@ final class FeatureEncoder {
         }
     }
 
-    private void checkFeatureNames(String path, Map<String, String> features, Side side, FeatureIssues issues) {
-        String sideName = side.name().toLowerCase();
+    /** @param candidate the candidate's position, or -1 for the user's features; only named in an error */
+    private void checkFeatureNames(int candidate, Map<String, String> features, Side side, FeatureIssues issues) {
         for (String name : features.keySet()) {
             String reason = null;
             if (name.equals(idField(side))) {
-                reason = "the " + sideName + " id field comes from " + (side == Side.USER ? "userId" : "itemId");
+                reason = "the " + sideName(side) + " id field comes from " + (side == Side.USER ? "userId" : "itemId");
             } else if (positionByField.get(name) == null || fields.get(positionByField.get(name)).side() != side) {
-                reason = "not one of the model's " + sideName + " fields " + featureNames(side);
+                reason = "not one of the model's " + sideName(side) + " fields " + featureNames(side);
             }
             if (reason != null) {
                 issues.unknownFeature(positionByField.containsKey(name) ? name : FeatureIssues.OTHER_FEATURE);
                 if (unknownFeaturePolicy == UnknownFeaturePolicy.REJECT) {
+                    String path = candidate < 0 ? "userFeatures" : "candidates[" + candidate + "].features";
                     throw new InvalidRequestException(path + "." + name, reason);
                 }
             }
         }
+    }
+
+    private static String sideName(Side side) {
+        return side.name().toLowerCase();
     }
 
     /** The names a request may use as features of {@code side}: its fields except the id field. */

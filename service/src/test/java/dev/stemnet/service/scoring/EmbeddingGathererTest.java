@@ -52,4 +52,11 @@ class EmbeddingGathererTest {
         assertThat(small).isSameAs(large);
         assertThat(small.limit()).isEqualTo(8);
     }
+
+    @Test
+    void distinctSortedRowsWithoutBoxing() {
+        assertThat(EmbeddingGatherer.distinctSorted(new long[] {9, 5, 7, 5, 9, 11, 5})).containsExactly(5, 7, 9, 11);
+        assertThat(EmbeddingGatherer.distinctSorted(new long[] {3, 1, 2})).containsExactly(1, 2, 3);
+        assertThat(EmbeddingGatherer.distinctSorted(new long[0])).isEmpty();
+    }
 }

@@ -1,0 +1,326 @@
+package dev.stemnet.service.scoring;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.stemnet.service.bundle.Manifest.TableSpec;
+import dev.stemnet.service.bundle.Manifest.TensorSpec;
+import dev.stemnet.service.scoring.ScoreRequest.Candidate;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Serving overhead, in one run and on one machine: the same 200-candidate batch scored by
+ * <ul>
+ *   <li>(a) {@code onnx}: bare ONNX Runtime {@code session.run} on input tensors built once, in an
+ *       {@code OrtSession} configured like the service's (CPU, 1 intra-op thread, no spinning, ALL_OPT);
+ *   <li>(b) {@code http}: the full {@code POST /v1/score} of a running service (same bundle), JSON in and out;
+ *   <li>(c) {@code scorer}: the service's {@code Scorer} in process (encode, gather, run, results), no HTTP;
+ *   <li>(q) {@code onnx-q}: bare {@code session.run} of {@code -Dstem.bench.alt-model} (e.g. an int8 model), if set.
+ * </ul>
+ * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each,
+ * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
+ * so that drift in the machine's load hits every side alike. Latency: open-loop arrivals at a fixed rate of 50%
+ * of each side's saturation throughput, latency measured from the intended start (no coordinated omission).
+ * Prints one table; {@code /proc/loadavg} is printed with every phase.
+ */
+public final class ServingOverhead {
+
+    private static final int CONCURRENCY = Integer.getInteger("stem.bench.concurrency", 2);
+    private static final int SECONDS = Integer.getInteger("stem.bench.seconds", 15);
+    // The service's JIT takes longer to settle than the bare session: its CPU per request kept falling for ~30 s.
+    private static final int WARMUP_SECONDS = Integer.getInteger("stem.bench.warmup-seconds", 20);
+    private static final int ROUNDS = Integer.getInteger("stem.bench.rounds", 2);
+    private static final int OPEN_LOOP_THREADS = Integer.getInteger("stem.bench.open-loop-threads", 8);
+    private static final String URL = System.getProperty("stem.bench.url", "http://localhost:8080") + "/v1/score";
+
+    interface Op {
+        void call() throws Exception;
+    }
+
+    /** CPU time per request counts the driver and the service ({@code SERVICE_PID}) alike, for every side. */
+    record Result(double perSecond, long[] latenciesNanos, long errors, double cpuMillisPerOp, double serviceCpuMillisPerOp) {
+        double percentileMillis(double p) {
+            if (latenciesNanos.length == 0) {
+                return Double.NaN;
+            }
+            long[] sorted = latenciesNanos.clone();
+            Arrays.sort(sorted);
+            return sorted[(int) Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)] / 1e6;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int candidates = Integer.getInteger("stem.bench.candidates", 200);
+        try (BenchFixture fixture = new BenchFixture(candidates, 100_000)) {
+            OrtEnvironment environment = OrtEnvironment.getEnvironment();
+            Map<String, OnnxTensor> feeds = feeds(fixture, environment);
+            OrtSession fp32 = session(environment, fixture.bundle.file(fixture.bundle.manifest().onnx().file()));
+            String altModel = System.getProperty("stem.bench.alt-model");
+            OrtSession alt = altModel == null ? null : session(environment, Path.of(altModel));
+
+            String body = json(fixture.request);
+            ExecutorService clientThreads = Executors.newFixedThreadPool(2);
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .executor(clientThreads).build();
+            HttpRequest post = HttpRequest.newBuilder(URI.create(URL)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+
+            Map<String, Op> sides = new java.util.LinkedHashMap<>();
+            sides.put("onnx", () -> fp32.run(feeds).close());
+            sides.put("http", () -> {
+                HttpResponse<byte[]> response = client.send(post, HttpResponse.BodyHandlers.ofByteArray());
+                if (response.statusCode() != 200) {
+                    throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body()));
+                }
+            });
+            sides.put("scorer", () -> fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE));
+            if (alt != null) {
+                sides.put("onnx-q", () -> alt.run(feeds).close());
+            }
+
+            System.out.printf(Locale.ROOT, "bundle %s, %d candidates, concurrency %d, %d s warm-up, %d s per phase, %d rounds, %s%n",
+                    BenchFixture.bundleDir(), candidates, CONCURRENCY, WARMUP_SECONDS, SECONDS, ROUNDS, URL);
+            for (Map.Entry<String, Op> side : sides.entrySet()) {
+                closedLoop(side.getKey() + " warm-up", side.getValue(), WARMUP_SECONDS);
+            }
+            Map<String, double[]> saturation = new HashMap<>();
+            Map<String, double[]> cpu = new HashMap<>();
+            Map<String, double[]> serviceCpu = new HashMap<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                for (Map.Entry<String, Op> side : sides.entrySet()) {
+                    Result result = closedLoop(side.getKey() + " saturation #" + (round + 1), side.getValue(), SECONDS);
+                    saturation.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.perSecond();
+                    cpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.cpuMillisPerOp();
+                    serviceCpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.serviceCpuMillisPerOp();
+                }
+            }
+            Map<String, Result> halfLoad = new HashMap<>();
+            for (String name : List.of("onnx", "http")) {
+                double rate = mean(saturation.get(name)) / 2;
+                halfLoad.put(name, openLoop(name + " at 50% (" + String.format(Locale.ROOT, "%.1f", rate) + "/s)",
+                        sides.get(name), rate, SECONDS));
+            }
+
+            System.out.println();
+            System.out.println("side     saturation req/s (per round)        p50 ms @50%   p99 ms @50%   cpu ms/req   (service)");
+            for (String name : sides.keySet()) {
+                Result half = halfLoad.get(name);
+                System.out.printf(Locale.ROOT, "%-8s %8.1f %-26s %11s %13s %12.2f %11.2f%n", name, mean(saturation.get(name)),
+                        Arrays.toString(Arrays.stream(saturation.get(name)).map(v -> Math.round(v * 10) / 10.0).toArray()),
+                        half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(50)),
+                        half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)),
+                        mean(cpu.get(name)), mean(serviceCpu.get(name)));
+            }
+            double onnx = mean(saturation.get("onnx"));
+            System.out.printf(Locale.ROOT, "ratio http/onnx = %.3f, scorer/onnx = %.3f%s%n",
+                    mean(saturation.get("http")) / onnx, mean(saturation.get("scorer")) / onnx,
+                    alt == null ? "" : String.format(Locale.ROOT, ", onnx-q/onnx = %.3f", mean(saturation.get("onnx-q")) / onnx));
+            double onnxCpu = mean(cpu.get("onnx"));
+            System.out.printf(Locale.ROOT, "cpu-time ratio onnx/http = %.3f, onnx/scorer = %.3f%s (the throughput ratio on"
+                            + " a machine of our own: cores / cpu-per-request)%n",
+                    onnxCpu / mean(cpu.get("http")), onnxCpu / mean(cpu.get("scorer")),
+                    alt == null ? "" : String.format(Locale.ROOT, ", onnx/onnx-q = %.3f", onnxCpu / mean(cpu.get("onnx-q"))));
+            System.out.println("service pid for cpu accounting: " + System.getenv("SERVICE_PID"));
+            System.out.println("loadavg at end: " + loadavg());
+            clientThreads.shutdownNow();
+        }
+    }
+
+    /** The request's inputs exactly as the service builds them, wrapped once as OnnxTensors. */
+    private static Map<String, OnnxTensor> feeds(BenchFixture fixture, OrtEnvironment environment) throws OrtException {
+        long[][] rows = fixture.encode();
+        EmbeddingGatherer gatherer = new EmbeddingGatherer(fixture.cached);
+        List<TableSpec> tables = fixture.bundle.manifest().tables();
+        Map<String, OnnxTensor> feeds = new HashMap<>();
+        int batch = fixture.request.candidates().size();
+        for (int t = 0; t < tables.size(); t++) {
+            TableSpec table = tables.get(t);
+            FloatBuffer input = gatherer.gather(table, rows[t], new InputBuffers());
+            TensorSpec spec = fixture.bundle.manifest().onnx().inputs().stream()
+                    .filter(i -> i.table().equals(table.name())).findFirst().orElseThrow();
+            feeds.put(spec.name(), OnnxTensor.createTensor(environment, input,
+                    new long[] {batch, table.fields().size(), table.dim()}));
+        }
+        return feeds;
+    }
+
+    private static OrtSession session(OrtEnvironment environment, Path model) throws OrtException {
+        try (SessionOptions options = new SessionOptions()) {
+            options.setIntraOpNumThreads(1);
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            options.addConfigEntry("session.inter_op.allow_spinning", "0");
+            options.setOptimizationLevel(OptLevel.ALL_OPT);
+            return environment.createSession(model.toString(), options);
+        }
+    }
+
+    private static Result closedLoop(String label, Op op, int seconds) throws InterruptedException {
+        String before = loadavg();
+        long cpuBefore = cpuNanos();
+        long serviceBefore = serviceCpuNanos();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        AtomicLong errors = new AtomicLong();
+        long[] counts = new long[CONCURRENCY];
+        Thread[] threads = new Thread[CONCURRENCY];
+        long started = System.nanoTime();
+        for (int i = 0; i < CONCURRENCY; i++) {
+            int index = i;
+            threads[i] = new Thread(() -> {
+                long n = 0;
+                while (System.nanoTime() < end) {
+                    try {
+                        op.call();
+                        n++;
+                    } catch (Exception e) {
+                        if (errors.incrementAndGet() == 1) {
+                            System.err.println(label + ": " + e);
+                        }
+                    }
+                }
+                counts[index] = n;
+            });
+            threads[i].start();
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        double elapsed = (System.nanoTime() - started) / 1e9;
+        long ops = Arrays.stream(counts).sum();
+        Result result = new Result(ops / elapsed, new long[0], errors.get(), (cpuNanos() - cpuBefore) / 1e6 / ops,
+                (serviceCpuNanos() - serviceBefore) / 1e6 / ops);
+        System.out.printf(Locale.ROOT, "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f)  errors %d  loadavg %s -> %s%n",
+                label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(), errors.get(),
+                before, loadavg());
+        return result;
+    }
+
+    private static Result openLoop(String label, Op op, double rate, int seconds) throws InterruptedException {
+        String before = loadavg();
+        int total = (int) (rate * seconds);
+        long interval = (long) (1e9 / rate);
+        long[] latencies = new long[total];
+        AtomicLong errors = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(OPEN_LOOP_THREADS);
+        // Every pool thread runs the operation a few times first: a thread's first ONNX Runtime run and an HTTP
+        // connection's first request are slow, and would otherwise land in the measured tail.
+        List<java.util.concurrent.Future<?>> warm = new ArrayList<>();
+        for (int i = 0; i < OPEN_LOOP_THREADS * 4; i++) {
+            warm.add(pool.submit(() -> {
+                op.call();
+                return null;
+            }));
+        }
+        for (var future : warm) {
+            try {
+                future.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                System.err.println(label + " warm-up: " + e.getCause());
+            }
+        }
+        long start = System.nanoTime() + 10_000_000;
+        for (int i = 0; i < total; i++) {
+            long intended = start + i * interval;
+            long wait = intended - System.nanoTime();
+            if (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+            }
+            int index = i;
+            pool.execute(() -> {
+                try {
+                    op.call();
+                } catch (Exception e) {
+                    errors.incrementAndGet();
+                }
+                latencies[index] = System.nanoTime() - intended;
+            });
+        }
+        pool.shutdown();
+        pool.awaitTermination(1, TimeUnit.MINUTES);
+        Result result = new Result(rate, latencies, errors.get(), Double.NaN, Double.NaN);
+        System.out.printf(Locale.ROOT, "%-28s p50 %.2f ms  p99 %.2f ms  errors %d  loadavg %s -> %s%n", label,
+                result.percentileMillis(50), result.percentileMillis(99), errors.get(), before, loadavg());
+        return result;
+    }
+
+    /** CPU time of this JVM plus the service's process (user + system), in nanoseconds. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime() + serviceCpuNanos();
+    }
+
+    /** CPU time of the service's process ({@code SERVICE_PID}, set by scripts/with-service.sh); 0 without one. */
+    private static long serviceCpuNanos() {
+        String pid = System.getenv("SERVICE_PID");
+        if (pid == null || pid.isBlank()) {
+            return 0;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", pid.trim(), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s.
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            return ticks * 10_000_000L;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static double mean(double[] values) {
+        return Arrays.stream(values).average().orElse(Double.NaN);
+    }
+
+    private static String loadavg() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /** The request as the API takes it (ids and values are plain vocabulary strings: no escaping needed). */
+    static String json(ScoreRequest request) {
+        StringBuilder json = new StringBuilder();
+        json.append("{\"requestId\":\"bench\",\"userId\":\"").append(request.userId()).append("\",\"userFeatures\":");
+        object(json, request.userFeatures());
+        json.append(",\"candidates\":[");
+        for (int i = 0; i < request.candidates().size(); i++) {
+            Candidate candidate = request.candidates().get(i);
+            json.append(i == 0 ? "" : ",").append("{\"itemId\":\"").append(candidate.itemId()).append("\",\"features\":");
+            object(json, candidate.features());
+            json.append('}');
+        }
+        return json.append("]}").toString();
+    }
+
+    private static void object(StringBuilder json, Map<String, String> values) {
+        json.append('{');
+        boolean first = true;
+        for (Map.Entry<String, String> entry : values.entrySet()) {
+            json.append(first ? "" : ",").append('"').append(entry.getKey()).append("\":\"").append(entry.getValue()).append('"');
+            first = false;
+        }
+        json.append('}');
+    }
+}
