@@ -61,6 +61,9 @@ class TrainConfig:
     learning_rate: float = 1.0e-3
     embedding_l2: float = 1.0e-6
     min_count: int = 10
+    # Probability that a training row's field value is replaced by the OOV index, so the OOV
+    # rows learn an average-value embedding even when every value clears min_count.
+    oov_dropout: float = 0.02
     patience: int = 2
     device: str = "cpu"
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from stemnet.config import Config, ConfigError
-from stemnet.data.dataset import EncodedSplit, build_vocabularies, encode_split, make_loader
+from stemnet.data.dataset import EncodedSplit, build_vocabularies, encode_split, make_loader, oov_dropout
 from stemnet.data.schema import Schema
 from stemnet.data.splits import read_split
 from stemnet.data.vocab import Vocabulary
@@ -101,6 +101,7 @@ def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: i
     loader = make_loader(split, config.train.batch_size, shuffle=True, seed=config.train.seed + epoch)
     with tqdm(total=len(split), desc=f"epoch {epoch}", unit="sample", unit_scale=True, leave=False) as bar:
         for ids, labels in loader:
+            ids = oov_dropout(ids, config.train.oov_dropout)
             loss = multitask_loss(model, ids.to(device), labels.to(device), config.train.embedding_l2)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
