@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="overrides train.epochs")
     train.add_argument("--seed", type=int, help="overrides train.seed")
     train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.set_defaults(run=_train)
     return parser
 
@@ -55,7 +56,13 @@ def _train(args: argparse.Namespace) -> None:
     from stemnet.export.bundle import write_bundle
     from stemnet.train import train
 
-    config = load_config(args.config, train__epochs=args.epochs, train__seed=args.seed, train__device=args.device)
+    config = load_config(
+        args.config,
+        train__epochs=args.epochs,
+        train__seed=args.seed,
+        train__device=args.device,
+        model__architecture=args.architecture,
+    )
     started = time.perf_counter()
     result = train(config, args.data)
     trained = time.perf_counter()

@@ -50,6 +50,8 @@ class ModelConfig:
     tower_hidden: list[int] = field(default_factory=lambda: [128, 64])
     # Fields that get a task-specific embedding table; None means every field.
     task_specific_fields: Optional[list[str]] = None
+    # AITM's behavioural expectation calibrator weight (alpha; 0.6 in the AITM paper).
+    aitm_calibrator_weight: float = 0.6
 
 
 @dataclass(frozen=True)

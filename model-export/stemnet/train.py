@@ -89,10 +89,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def multitask_loss(model: MultiTaskModel, ids: torch.Tensor, labels: torch.Tensor, embedding_l2: float) -> torch.Tensor:
-    """Sum over tasks of the mean BCE, plus L2 on the embedding rows this batch reads."""
+    """Sum over tasks of the mean BCE, the model's own penalty, and L2 on the embedding rows this batch reads."""
     logits = model.dense_logits(model.embeddings(ids))
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=0).sum()
-    return bce + embedding_l2 * model.embeddings.l2_of_touched_rows(ids)
+    return bce + model.auxiliary_loss(logits) + embedding_l2 * model.embeddings.l2_of_touched_rows(ids)
 
 
 def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: int, device: torch.device) -> None:
