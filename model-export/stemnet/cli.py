@@ -39,7 +39,22 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.set_defaults(run=_train)
+
+    bench = commands.add_parser("benchmark", help="train architectures x seeds, print and save comparison tables")
+    bench.add_argument("--config", required=True, type=Path)
+    bench.add_argument("--data", required=True, type=Path, help="directory written by `generate`")
+    bench.add_argument("--out", required=True, type=Path, help="directory for report.md, results.json, plots")
+    bench.add_argument("--architectures", type=_names, help="comma-separated (default: every registered one)")
+    bench.add_argument("--seeds", type=_names, default=["0", "1", "2"], help="comma-separated train seeds")
+    bench.add_argument("--task-pair", type=_names, help="tasks A,B of the comparable-subset analysis (default: first,last)")
+    bench.add_argument("--epochs", type=int, help="overrides train.epochs")
+    bench.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    bench.set_defaults(run=_benchmark)
     return parser
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -70,3 +85,26 @@ def _train(args: argparse.Namespace) -> None:
     print(
         f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: {args.bundle_out}"
     )
+
+
+def _benchmark(args: argparse.Namespace) -> None:
+    from stemnet.benchmark import run_benchmark
+    from stemnet.data.schema import Schema
+    from stemnet.models.registry import architecture_names
+    from stemnet.report import write_report
+
+    config = load_config(args.config, train__epochs=args.epochs, train__device=args.device)
+    architectures = args.architectures or architecture_names()
+    unknown = sorted(set(architectures) - set(architecture_names()))
+    if unknown:
+        raise ConfigError(f"--architectures: unknown {unknown}; known: {architecture_names()}")
+    tasks = list(Schema.load(args.data).tasks)
+    pair = args.task_pair or [tasks[0], tasks[-1]]
+    if len(pair) != 2:
+        raise ConfigError(f"--task-pair: expected two tasks, got {pair}")
+    seeds = [int(seed) for seed in args.seeds]
+    started = time.perf_counter()
+    bench = run_benchmark(config, args.data, architectures, seeds, (pair[0], pair[1]))
+    command = "python -m stemnet " + " ".join(sys.argv[1:])
+    print(write_report(bench, args.out, command))
+    print(f"benchmark wall time {time.perf_counter() - started:.0f}s; report in {args.out}")
