@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, help="overrides data.seed")
     generate.set_defaults(run=_generate)
 
+    prepare = commands.add_parser("prepare", help="stream a raw data set into train/valid/test Parquet splits")
+    prepare.add_argument("--dataset", required=True, type=Path, help="dataset description YAML")
+    prepare.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
+    prepare.add_argument("--source", type=Path, help="overrides the dataset's path")
+    prepare.set_defaults(run=_prepare)
+
     train = commands.add_parser("train", help="train a model and write a scoring bundle")
     train.add_argument("--config", required=True, type=Path)
     train.add_argument("--data", required=True, type=Path, help="directory written by `generate`")
@@ -63,6 +69,16 @@ def _generate(args: argparse.Namespace) -> None:
     config = load_config(args.config, data__seed=args.seed)
     started = time.perf_counter()
     counts = generate(config.data, args.out)
+    print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from stemnet.data.dataset_config import load_dataset_config
+    from stemnet.data.prepare import prepare
+
+    dataset = load_dataset_config(args.dataset)
+    started = time.perf_counter()
+    counts = prepare(dataset, args.source or Path(dataset.path), args.out, args.dataset)
     print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
 
 
