@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from stemnet.config import ConfigError, load_config
 from stemnet.data.schema import DataError
 
@@ -44,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="overrides train.seed")
     train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
+    train.add_argument("--checkpoint-dir", type=Path, help="save a checkpoint after every epoch here")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     train.set_defaults(run=_train)
 
     bench = commands.add_parser("benchmark", help="train architectures x seeds, print and save comparison tables")
@@ -55,8 +59,26 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--task-pair", type=_names, help="tasks A,B of the comparable-subset analysis (default: first,last)")
     bench.add_argument("--epochs", type=int, help="overrides train.epochs")
     bench.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    bench.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_setting,
+        help="overrides one config key, value in YAML (e.g. train.embedding_l2_scope=whole_table); repeatable",
+    )
     bench.set_defaults(run=_benchmark)
+
+    speed = commands.add_parser("throughput", help="training samples/s and FLOP rate vs a plain matrix multiply")
+    speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
+    speed.add_argument("--steps", type=int, default=10, help="timed training steps")
+    speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    speed.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    speed.set_defaults(run=_throughput)
     return parser
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, separator, value = text.partition("=")
+    if not separator or key.count(".") != 1:
+        raise argparse.ArgumentTypeError(f"expected SECTION.KEY=VALUE, got {text!r}")
+    return key.replace(".", "__"), yaml.safe_load(value)
 
 
 def _names(text: str) -> list[str]:
@@ -95,7 +117,7 @@ def _train(args: argparse.Namespace) -> None:
         model__architecture=args.architecture,
     )
     started = time.perf_counter()
-    result = train(config, args.data)
+    result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
     trained = time.perf_counter()
     write_bundle(args.bundle_out, result, config)
     print(
@@ -109,7 +131,7 @@ def _benchmark(args: argparse.Namespace) -> None:
     from stemnet.models.registry import architecture_names
     from stemnet.report import write_report
 
-    config = load_config(args.config, train__epochs=args.epochs, train__device=args.device)
+    config = load_config(args.config, train__epochs=args.epochs, train__device=args.device, **dict(args.set))
     architectures = args.architectures or architecture_names()
     unknown = sorted(set(architectures) - set(architecture_names()))
     if unknown:
@@ -124,3 +146,20 @@ def _benchmark(args: argparse.Namespace) -> None:
     command = "python -m stemnet " + " ".join(sys.argv[1:])
     print(write_report(bench, args.out, command))
     print(f"benchmark wall time {time.perf_counter() - started:.0f}s; report in {args.out}")
+
+
+def _throughput(args: argparse.Namespace) -> None:
+    import torch
+
+    from stemnet.throughput import measure
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = load_config(args.config, train__device=args.device)
+    result = measure(config, args.steps)
+    print(
+        f"{config.model.architecture}, batch {config.train.batch_size}, {result.threads} thread(s): "
+        f"{result.samples_per_second:,.0f} samples/s; {result.forward_flops_per_sample / 1e6:.2f} MFLOP/sample forward; "
+        f"training {result.training_gflops:.1f} GFLOP/s vs plain matmul {result.matmul_gflops:.1f} GFLOP/s "
+        f"({100 * result.share_of_matmul_rate:.0f}%)"
+    )

@@ -62,6 +62,9 @@ class TrainConfig:
     eval_batch_size: int = 65536
     learning_rate: float = 1.0e-3
     embedding_l2: float = 1.0e-6
+    # "touched_rows": L2 on the distinct rows a batch reads (only what the batch updates);
+    # "whole_table": the reference code's penalty on every row at every step.
+    embedding_l2_scope: str = "touched_rows"
     min_count: int = 10
     # Probability that a training row's field value is replaced by the OOV index, so the OOV
     # rows learn an average-value embedding even when every value clears min_count.

@@ -88,3 +88,15 @@ def test_unknown_task_specific_field_is_named():
 def test_unknown_architecture_is_named():
     with pytest.raises(ConfigError, match="'mmoe_v9'"):
         _model(dataclasses.replace(CONFIG, architecture="mmoe_v9"))
+
+
+def test_whole_table_l2_also_counts_the_rows_a_batch_does_not_read():
+    model = _model()
+    ids = torch.zeros(4, len(SCHEMA.field_names), dtype=torch.long)  # only the OOV rows
+    touched = model.embeddings.l2_of_touched_rows(ids)
+    whole = model.embeddings.l2_of_all_rows()
+    expected = sum(model.embeddings.weight(spec).pow(2).sum() for spec in model.table_specs)
+    assert torch.isclose(whole, expected)
+    oov_rows = sum(model.embeddings.weight(s)[list(s.row_offsets)].pow(2).sum() for s in model.table_specs)
+    assert torch.isclose(touched, oov_rows)
+    assert whole > 2 * touched
