@@ -13,6 +13,7 @@ import numpy as np
 from stemnet.analysis.comparable import SUBSETS
 from stemnet.analysis.gates import GROUPS
 from stemnet.benchmark import BASELINE, Benchmark, Run
+from stemnet.evaluate import average_auc
 
 REPORT_FILE = "report.md"
 RESULTS_FILE = "results.json"
@@ -71,21 +72,17 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def average_auc(run: Run) -> float:
-    return float(np.mean([m["auc"] for m in run.test.values()]))
-
-
 def _metric_table(bench: Benchmark, metric: str, with_gain: bool) -> list[str]:
     grouped = _by_architecture(bench)
     header = ["Model", *bench.tasks]
     if with_gain:
         header += ["Average", "MTL gain (avg AUC − Single-Task)", "Train s / run"]
     rows = []
-    baseline = np.mean([average_auc(r) for r in grouped[BASELINE]]) if BASELINE in grouped else None
+    baseline = np.mean([average_auc(r.test) for r in grouped[BASELINE]]) if BASELINE in grouped else None
     for arch, runs in grouped.items():
         row = [arch] + [_format(*_mean_std([r.test[t][metric] for r in runs])) for t in bench.tasks]
         if with_gain:
-            mean_avg, std_avg = _mean_std([average_auc(r) for r in runs])
+            mean_avg, std_avg = _mean_std([average_auc(r.test) for r in runs])
             gain = "—" if baseline is None else f"{mean_avg - baseline:+.4f}"
             row += [_format(mean_avg, std_avg), gain, f"{np.mean([r.train_seconds for r in runs]):.0f}"]
         rows.append(row)
@@ -132,8 +129,8 @@ def _quality_checks(bench: Benchmark) -> list[str]:
     grouped = _by_architecture(bench)
     sparsest = min(bench.positive_rates, key=bench.positive_rates.get)
     checks = [
-        ("stem_net", "mmoe", "average", average_auc),
-        ("stem_net", "ple", "average", average_auc),
+        ("stem_net", "mmoe", "average", lambda r: average_auc(r.test)),
+        ("stem_net", "ple", "average", lambda r: average_auc(r.test)),
         ("stem_net", BASELINE, sparsest, lambda r: r.test[sparsest]["auc"]),
     ]
     lines = ["### Quality bar", ""]
