@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from stemnet.config import ConfigError, load_config
 from stemnet.data.schema import DataError
 
@@ -30,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, help="overrides data.seed")
     generate.set_defaults(run=_generate)
 
+    prepare = commands.add_parser("prepare", help="stream a raw data set into train/valid/test Parquet splits")
+    prepare.add_argument("--dataset", required=True, type=Path, help="dataset description YAML")
+    prepare.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
+    prepare.add_argument("--source", type=Path, help="overrides the dataset's path")
+    prepare.set_defaults(run=_prepare)
+
     train = commands.add_parser("train", help="train a model and write a scoring bundle")
     train.add_argument("--config", required=True, type=Path)
     train.add_argument("--data", required=True, type=Path, help="directory written by `generate`")
@@ -37,8 +45,44 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="overrides train.epochs")
     train.add_argument("--seed", type=int, help="overrides train.seed")
     train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
+    train.add_argument("--checkpoint-dir", type=Path, help="save a checkpoint after every epoch here")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     train.set_defaults(run=_train)
+
+    bench = commands.add_parser("benchmark", help="train architectures x seeds, print and save comparison tables")
+    bench.add_argument("--config", required=True, type=Path)
+    bench.add_argument("--data", required=True, type=Path, help="directory written by `generate`")
+    bench.add_argument("--out", required=True, type=Path, help="directory for report.md, results.json, plots")
+    bench.add_argument("--architectures", type=_names, help="comma-separated (default: every registered one)")
+    bench.add_argument("--seeds", type=_names, default=["0", "1", "2"], help="comma-separated train seeds")
+    bench.add_argument("--task-pair", type=_names, help="tasks A,B of the comparable-subset analysis (default: first,last)")
+    bench.add_argument("--epochs", type=int, help="overrides train.epochs")
+    bench.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    bench.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_setting,
+        help="overrides one config key, value in YAML (e.g. train.embedding_l2_scope=whole_table); repeatable",
+    )
+    bench.set_defaults(run=_benchmark)
+
+    speed = commands.add_parser("throughput", help="training samples/s and FLOP rate vs a plain matrix multiply")
+    speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
+    speed.add_argument("--steps", type=int, default=10, help="timed training steps")
+    speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    speed.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    speed.set_defaults(run=_throughput)
     return parser
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, separator, value = text.partition("=")
+    if not separator or key.count(".") != 1:
+        raise argparse.ArgumentTypeError(f"expected SECTION.KEY=VALUE, got {text!r}")
+    return key.replace(".", "__"), yaml.safe_load(value)
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -50,16 +94,72 @@ def _generate(args: argparse.Namespace) -> None:
     print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
 
 
+def _prepare(args: argparse.Namespace) -> None:
+    from stemnet.data.dataset_config import load_dataset_config
+    from stemnet.data.prepare import prepare
+
+    dataset = load_dataset_config(args.dataset)
+    started = time.perf_counter()
+    counts = prepare(dataset, args.source or Path(dataset.path), args.out, args.dataset)
+    print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
+
+
 def _train(args: argparse.Namespace) -> None:
     # Imported here so `generate` does not pay for importing torch and onnx.
     from stemnet.export.bundle import write_bundle
     from stemnet.train import train
 
-    config = load_config(args.config, train__epochs=args.epochs, train__seed=args.seed, train__device=args.device)
+    config = load_config(
+        args.config,
+        train__epochs=args.epochs,
+        train__seed=args.seed,
+        train__device=args.device,
+        model__architecture=args.architecture,
+    )
     started = time.perf_counter()
-    result = train(config, args.data)
+    result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
     trained = time.perf_counter()
     write_bundle(args.bundle_out, result, config)
     print(
         f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: {args.bundle_out}"
+    )
+
+
+def _benchmark(args: argparse.Namespace) -> None:
+    from stemnet.benchmark import run_benchmark
+    from stemnet.data.schema import Schema
+    from stemnet.models.registry import architecture_names
+    from stemnet.report import write_report
+
+    config = load_config(args.config, train__epochs=args.epochs, train__device=args.device, **dict(args.set))
+    architectures = args.architectures or architecture_names()
+    unknown = sorted(set(architectures) - set(architecture_names()))
+    if unknown:
+        raise ConfigError(f"--architectures: unknown {unknown}; known: {architecture_names()}")
+    tasks = list(Schema.load(args.data).tasks)
+    pair = args.task_pair or [tasks[0], tasks[-1]]
+    if len(pair) != 2:
+        raise ConfigError(f"--task-pair: expected two tasks, got {pair}")
+    seeds = [int(seed) for seed in args.seeds]
+    started = time.perf_counter()
+    bench = run_benchmark(config, args.data, architectures, seeds, (pair[0], pair[1]))
+    command = "python -m stemnet " + " ".join(sys.argv[1:])
+    print(write_report(bench, args.out, command))
+    print(f"benchmark wall time {time.perf_counter() - started:.0f}s; report in {args.out}")
+
+
+def _throughput(args: argparse.Namespace) -> None:
+    import torch
+
+    from stemnet.throughput import measure
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = load_config(args.config, train__device=args.device)
+    result = measure(config, args.steps)
+    print(
+        f"{config.model.architecture}, batch {config.train.batch_size}, {result.threads} thread(s): "
+        f"{result.samples_per_second:,.0f} samples/s; {result.forward_flops_per_sample / 1e6:.2f} MFLOP/sample forward; "
+        f"training {result.training_gflops:.1f} GFLOP/s vs plain matmul {result.matmul_gflops:.1f} GFLOP/s "
+        f"({100 * result.share_of_matmul_rate:.0f}%)"
     )

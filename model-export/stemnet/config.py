@@ -50,6 +50,8 @@ class ModelConfig:
     tower_hidden: list[int] = field(default_factory=lambda: [128, 64])
     # Fields that get a task-specific embedding table; None means every field.
     task_specific_fields: Optional[list[str]] = None
+    # AITM's behavioural expectation calibrator weight (alpha; 0.6 in the AITM paper).
+    aitm_calibrator_weight: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,13 @@ class TrainConfig:
     eval_batch_size: int = 65536
     learning_rate: float = 1.0e-3
     embedding_l2: float = 1.0e-6
+    # "touched_rows": L2 on the distinct rows a batch reads (only what the batch updates);
+    # "whole_table": the reference code's penalty on every row at every step.
+    embedding_l2_scope: str = "touched_rows"
     min_count: int = 10
+    # Probability that a training row's field value is replaced by the OOV index, so the OOV
+    # rows learn an average-value embedding even when every value clears min_count.
+    oov_dropout: float = 0.02
     patience: int = 2
     device: str = "cpu"
 
@@ -75,24 +83,20 @@ class ExportConfig:
 
 @dataclass(frozen=True)
 class Config:
-    data: DataConfig
     model: ModelConfig
     train: TrainConfig
+    # The synthetic generator's settings; unused when training on prepared real data.
+    data: DataConfig = field(default_factory=DataConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
 
 
-REQUIRED_SECTIONS = ("data", "model", "train")
+REQUIRED_SECTIONS = ("model", "train")
 
 
 def load_config(path: str | Path, **overrides: Any) -> Config:
     """Reads and validates `path`; `overrides` are `section__key=value` pairs from the CLI."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read config: {error}") from error
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with sections {list(REQUIRED_SECTIONS)}")
+    raw = read_yaml_mapping(path, f"a mapping with sections {list(REQUIRED_SECTIONS)}")
     for key, value in overrides.items():
         if value is not None:
             section, name = key.split("__")
@@ -100,10 +104,21 @@ def load_config(path: str | Path, **overrides: Any) -> Config:
     missing = [name for name in REQUIRED_SECTIONS if name not in raw]
     if missing:
         raise ConfigError(f"{path}: missing section(s) {missing}")
-    return _build(Config, raw, f"{path}")
+    return build_checked(Config, raw, f"{path}")
 
 
-def _build(cls: type, raw: Any, where: str) -> Any:
+def read_yaml_mapping(path: Path, expected: str) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected {expected}")
+    return raw
+
+
+def build_checked(cls: type, raw: Any, where: str) -> Any:
+    """`raw` as an instance of dataclass `cls`; unknown keys and wrong types name `where`."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
     hints = typing.get_type_hints(cls)
@@ -116,7 +131,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         hint = hints[name]
         key_where = f"{where}: {name}" if cls is Config else f"{where}.{name}"
         if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, value, key_where)
+            values[name] = build_checked(hint, value, key_where)
         else:
             values[name] = _checked(value, hint, key_where)
     return cls(**values)
@@ -129,6 +144,8 @@ def _checked(value: Any, hint: Any, where: str) -> Any:
             return None
         (inner,) = [arg for arg in args if arg is not type(None)]
         return _checked(value, inner, where)
+    if dataclasses.is_dataclass(hint):
+        return build_checked(hint, value, where)
     if origin is list:
         if not isinstance(value, list):
             raise _type_error(where, "a list", value)

@@ -1,10 +1,10 @@
 """Training loop: vocabularies from the train split, Adam, per-epoch validation, early stopping."""
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from stemnet import checkpoint
 from stemnet.config import Config, ConfigError
-from stemnet.data.dataset import EncodedSplit, build_vocabularies, encode_split, make_loader
+from stemnet.data.dataset import EncodedSplit, build_vocabularies, encode_split, make_loader, oov_dropout
 from stemnet.data.schema import Schema
 from stemnet.data.splits import read_split
 from stemnet.data.vocab import Vocabulary
@@ -34,8 +35,12 @@ class TrainingResult:
     test_frame: pd.DataFrame
 
 
-def train(config: Config, data_dir: Path) -> TrainingResult:
+def train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path] = None, resume: bool = False) -> TrainingResult:
+    """Trains with early stopping; with `checkpoint_dir`, saves a checkpoint after every epoch
+    and, with `resume`, continues from the one there."""
     settings = config.train
+    if settings.embedding_l2_scope not in L2_SCOPES:
+        raise ConfigError(f"train.embedding_l2_scope: expected one of {list(L2_SCOPES)}, got {settings.embedding_l2_scope!r}")
     seed_everything(settings.seed)
     device = resolve_device(settings.device)
     schema = Schema.load(data_dir)
@@ -44,20 +49,27 @@ def train(config: Config, data_dir: Path) -> TrainingResult:
     splits = {name: encode_split(frame, schema, vocabs) for name, frame in frames.items()}
     model = build_model(config.model, schema, {name: v.size for name, v in vocabs.items()}).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    run_fingerprint = checkpoint.fingerprint(model, config.model.architecture)
+    if resume and checkpoint_dir is None:
+        raise ConfigError("--resume needs --checkpoint-dir")
+    progress = checkpoint.load(checkpoint_dir, model, optimizer, run_fingerprint) if resume else checkpoint.Progress()
 
-    best_auc, best_state, best_epoch, epoch = -math.inf, None, 0, 0
-    for epoch in range(1, settings.epochs + 1):
+    while progress.epoch < settings.epochs and not _stopped_early(progress, settings.patience):
+        epoch = progress.epoch + 1
         _train_epoch(model, optimizer, splits["train"], config, epoch, device)
         validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
         score = average_auc(validation)
         print(f"epoch {epoch} validation: mean auc={score:.4f}  {format_metrics(validation)}", flush=True)
-        if score > best_auc:
-            best_auc, best_state, best_epoch = score, _snapshot(model), epoch
-        elif epoch - best_epoch >= settings.patience:
-            print(f"early stop: no improvement for {settings.patience} epoch(s); best epoch {best_epoch}")
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        progress.epoch = epoch
+        if score > progress.best_auc:
+            progress.best_auc, progress.best_state, progress.best_epoch = score, _snapshot(model), epoch
+        if checkpoint_dir is not None:
+            checkpoint.save(checkpoint_dir, model, optimizer, progress, run_fingerprint)
+    if _stopped_early(progress, settings.patience):
+        print(f"early stop: no improvement for {settings.patience} epoch(s); best epoch {progress.best_epoch}")
+    if progress.best_state is not None:
+        model.load_state_dict(progress.best_state)
+    best_epoch, epoch = progress.best_epoch, progress.epoch
 
     metrics = {
         split: task_metrics(model.tasks, splits[split], predict(model, splits[split], settings.eval_batch_size, device))
@@ -74,6 +86,10 @@ def train(config: Config, data_dir: Path) -> TrainingResult:
     )
 
 
+def _stopped_early(progress: checkpoint.Progress, patience: int) -> bool:
+    return progress.epoch - progress.best_epoch >= patience
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -88,11 +104,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def multitask_loss(model: MultiTaskModel, ids: torch.Tensor, labels: torch.Tensor, embedding_l2: float) -> torch.Tensor:
-    """Sum over tasks of the mean BCE, plus L2 on the embedding rows this batch reads."""
+L2_SCOPES = ("touched_rows", "whole_table")
+
+
+def multitask_loss(
+    model: MultiTaskModel, ids: torch.Tensor, labels: torch.Tensor, embedding_l2: float, l2_scope: str = "touched_rows"
+) -> torch.Tensor:
+    """Sum over tasks of the mean BCE, the model's own penalty, and embedding L2 (see L2_SCOPES)."""
     logits = model.dense_logits(model.embeddings(ids))
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=0).sum()
-    return bce + embedding_l2 * model.embeddings.l2_of_touched_rows(ids)
+    if l2_scope == "touched_rows":
+        l2 = model.embeddings.l2_of_touched_rows(ids)
+    else:
+        l2 = model.embeddings.l2_of_all_rows()
+    return bce + model.auxiliary_loss(logits) + embedding_l2 * l2
 
 
 def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: int, device: torch.device) -> None:
@@ -101,7 +126,10 @@ def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: i
     loader = make_loader(split, config.train.batch_size, shuffle=True, seed=config.train.seed + epoch)
     with tqdm(total=len(split), desc=f"epoch {epoch}", unit="sample", unit_scale=True, leave=False) as bar:
         for ids, labels in loader:
-            loss = multitask_loss(model, ids.to(device), labels.to(device), config.train.embedding_l2)
+            ids = oov_dropout(ids, config.train.oov_dropout)
+            loss = multitask_loss(
+                model, ids.to(device), labels.to(device), config.train.embedding_l2, config.train.embedding_l2_scope
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

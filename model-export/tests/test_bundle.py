@@ -1,5 +1,4 @@
-"""Scores the bundle the way the Java service does, without the stemnet package: vocabulary
-files -> row indices -> rows from the .f32 tables -> ONNX Runtime."""
+"""Checks the bundle the way the Java service reads it (bundle_scorer.BundleScorer)."""
 import hashlib
 import json
 from pathlib import Path
@@ -12,51 +11,12 @@ import torch
 from stemnet.data.dataset import encode_split
 from stemnet.export.bundle import write_bundle
 
-TOLERANCE = 1e-5
-
-
-class BundleScorer:
-    def __init__(self, root: Path):
-        self.manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        self.fields = {f["name"]: f for f in self.manifest["fields"]}
-        self.vocab = {
-            name: {v: i + 1 for i, v in enumerate((root / f["vocabulary"]).read_text(encoding="utf-8").split("\n")[:-1])}
-            for name, f in self.fields.items()
-        }
-        self.tables = {
-            t["name"]: (t, np.fromfile(root / t["file"], dtype="<f4").reshape(t["rows"], t["dim"]))
-            for t in self.manifest["tables"]
-        }
-        self.session = ort.InferenceSession(str(root / self.manifest["onnx"]["file"]))
-
-    def row_index(self, field: str, value) -> int:
-        return 0 if value is None else self.vocab[field].get(str(value), 0)
-
-    def values(self, request: dict, candidate: dict) -> dict:
-        user = {**request.get("userFeatures", {}), self.manifest["userIdField"]: request.get("userId")}
-        item = {**candidate.get("features", {}), self.manifest["itemIdField"]: candidate.get("itemId")}
-        return {name: (user if f["side"] == "user" else item).get(name) for name, f in self.fields.items()}
-
-    def score(self, request: dict) -> list[dict]:
-        candidates = [self.values(request, c) for c in request["candidates"]]
-        feeds = {}
-        for spec in self.manifest["onnx"]["inputs"]:
-            table, rows = self.tables[spec["table"]]
-            index = [[f["rowOffset"] + self.row_index(f["name"], c[f["name"]]) for f in table["fields"]] for c in candidates]
-            feeds[spec["name"]] = rows[np.array(index)]
-        (probs,) = self.session.run([self.manifest["onnx"]["outputs"][0]["name"]], feeds)
-        tasks = self.manifest["tasks"]
-        wanted = request.get("tasks", tasks)
-        return [{t: float(row[tasks.index(t)]) for t in wanted} for row in probs]
-
-
-def _parity_lines(root: Path) -> list[dict]:
-    return [json.loads(line) for line in (root / "parity.jsonl").read_text(encoding="utf-8").splitlines()]
+from bundle_scorer import TOLERANCE, BundleScorer, parity_lines
 
 
 def test_every_parity_fixture_is_reproduced_by_onnx_runtime(bundle_dir):
     scorer = BundleScorer(bundle_dir)
-    lines = _parity_lines(bundle_dir)
+    lines = parity_lines(bundle_dir)
     assert len(lines) >= 200
     for line in lines:
         actual = scorer.score(line["request"])
@@ -87,7 +47,7 @@ def test_bundle_scores_match_pytorch_on_test_rows(bundle_dir, trained):
 
 def test_fixtures_cover_unseen_values_missing_features_and_task_subsets(bundle_dir):
     scorer = BundleScorer(bundle_dir)
-    lines = _parity_lines(bundle_dir)
+    lines = parity_lines(bundle_dir)
     requests = [line["request"] for line in lines]
     oov = [
         (name, value)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from stemnet.config import ConfigError, ModelConfig
 from stemnet.data.synthetic import SCHEMA
 from stemnet.export.onnx_graph import check_against_torch, export_dense
+from stemnet.models.mixture import SHARED_OWNER
 from stemnet.models.registry import build_model
 from stemnet.models.tables import SHARED_TABLE, task_table
 
@@ -40,12 +41,12 @@ def test_a_tasks_loss_trains_only_its_own_and_the_shared_parameters(task):
     tables = {spec.name: model.embeddings.weight(spec) for spec in model.table_specs}
     assert _grad_norm([tables[task_table(task)]]) > 0
     assert _grad_norm([tables[SHARED_TABLE]]) > 0
-    assert _grad_norm(model.task_experts[t].parameters()) > 0
-    assert _grad_norm(model.shared_experts.parameters()) > 0
-    for other, name in enumerate(model.tasks):
+    for expert, owner in zip(model.experts, model.layout.expert_owners):
+        trained_by_task = owner in (SHARED_OWNER, task)
+        assert (_grad_norm(expert.parameters()) > 0) == trained_by_task, owner
+    for name in model.tasks:
         if name != task:
             assert _grad_norm([tables[task_table(name)]]) == 0.0
-            assert _grad_norm(model.task_experts[other].parameters()) == 0.0
 
 
 def test_other_tasks_experts_still_reach_the_forward_pass():
@@ -53,7 +54,8 @@ def test_other_tasks_experts_still_reach_the_forward_pass():
     ids = _ids()
     before = model(ids)
     with torch.no_grad():
-        for p in model.task_experts[2].parameters():
+        pay_experts = [e for e, owner in zip(model.experts, model.layout.expert_owners) if owner == "pay"]
+        for p in (p for expert in pay_experts for p in expert.parameters()):
             p.add_(0.5)
     after = model(ids)
     # Changing pay's experts moves follow's score: all forward, even though backward is cut.
@@ -86,3 +88,15 @@ def test_unknown_task_specific_field_is_named():
 def test_unknown_architecture_is_named():
     with pytest.raises(ConfigError, match="'mmoe_v9'"):
         _model(dataclasses.replace(CONFIG, architecture="mmoe_v9"))
+
+
+def test_whole_table_l2_also_counts_the_rows_a_batch_does_not_read():
+    model = _model()
+    ids = torch.zeros(4, len(SCHEMA.field_names), dtype=torch.long)  # only the OOV rows
+    touched = model.embeddings.l2_of_touched_rows(ids)
+    whole = model.embeddings.l2_of_all_rows()
+    expected = sum(model.embeddings.weight(spec).pow(2).sum() for spec in model.table_specs)
+    assert torch.isclose(whole, expected)
+    oov_rows = sum(model.embeddings.weight(s)[list(s.row_offsets)].pow(2).sum() for s in model.table_specs)
+    assert torch.isclose(touched, oov_rows)
+    assert whole > 2 * touched

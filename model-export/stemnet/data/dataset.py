@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from stemnet.data.schema import Schema
-from stemnet.data.vocab import Vocabulary
+from stemnet.data.vocab import OOV_INDEX, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,17 @@ class _BatchedSplit(Dataset):
     def __getitem__(self, rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         index = torch.as_tensor(rows)
         return self.ids[index], self.labels[index]
+
+
+def oov_dropout(ids: torch.Tensor, probability: float) -> torch.Tensor:
+    """`ids` with each entry independently replaced by OOV_INDEX with `probability`.
+
+    Without it an OOV row is never trained when every value of a field clears min_count, and
+    unseen values are scored with a random-init row instead of an average one."""
+    if probability <= 0.0:
+        return ids
+    drop = torch.rand(ids.shape, device=ids.device) < probability
+    return ids.masked_fill(drop, OOV_INDEX)
 
 
 def make_loader(split: EncodedSplit, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:

@@ -59,6 +59,21 @@ class Population:
     task_vectors: dict[str, np.ndarray]
 
 
+def synthetic_vocab_sizes(config: DataConfig) -> dict[str, int]:
+    """Rows per field (OOV included) when every generated value makes the vocabulary."""
+    distinct = {
+        "user_id": config.num_users,
+        "user_segment": len(SEGMENTS),
+        "device": len(DEVICES),
+        "age_band": len(AGE_BANDS),
+        "ad_id": config.num_ads,
+        "advertiser": max(1, config.num_ads // ADS_PER_ADVERTISER),
+        "category": len(CATEGORIES),
+        "creative_type": len(CREATIVE_TYPES),
+    }
+    return {name: count + 1 for name, count in distinct.items()}
+
+
 def generate(config: DataConfig, out_dir: Path) -> dict[str, int]:
     """Writes train/valid/test Parquet files and schema.yaml; returns rows per split."""
     _check_rates(config)

@@ -14,7 +14,14 @@ from stemnet.models.base import MultiTaskModel
 
 _ARCHITECTURES: dict[str, type[MultiTaskModel]] = {}
 # Modules that register architectures when imported.
-_MODEL_MODULES = ("stemnet.models.stem_net",)
+_MODEL_MODULES = (
+    "stemnet.models.single_task",
+    "stemnet.models.shared_bottom",
+    "stemnet.models.mmoe",
+    "stemnet.models.ple",
+    "stemnet.models.stem_net",
+    "stemnet.models.funnel",
+)
 
 
 def register(name: str) -> Callable[[type[MultiTaskModel]], type[MultiTaskModel]]:
@@ -25,9 +32,18 @@ def register(name: str) -> Callable[[type[MultiTaskModel]], type[MultiTaskModel]
     return add
 
 
-def build_model(config: ModelConfig, schema: Schema, vocab_sizes: dict[str, int]) -> MultiTaskModel:
+def architecture_names() -> list[str]:
+    _import_models()
+    return list(_ARCHITECTURES)
+
+
+def _import_models() -> None:
     for module in _MODEL_MODULES:
         importlib.import_module(module)
+
+
+def build_model(config: ModelConfig, schema: Schema, vocab_sizes: dict[str, int]) -> MultiTaskModel:
+    _import_models()
     if config.architecture not in _ARCHITECTURES:
         raise ConfigError(
             f"model.architecture: unknown architecture {config.architecture!r}; known: {sorted(_ARCHITECTURES)}"

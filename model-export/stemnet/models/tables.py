@@ -64,5 +64,9 @@ class EmbeddingTables(nn.Module):
             total = total + self.weight(spec)[torch.unique(self.rows(spec, ids))].pow(2).sum()
         return total
 
+    def l2_of_all_rows(self) -> torch.Tensor:
+        """Sum of squares of every row of every table (the reference implementation's penalty)."""
+        return sum(self.weight(spec).pow(2).sum() for spec in self.specs)
+
     def weight(self, spec: TableSpec) -> torch.Tensor:
         return self.tables[spec.file_stem].weight

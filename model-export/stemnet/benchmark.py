@@ -1,0 +1,117 @@
+"""Trains every requested architecture for every seed on one data set at the same budget, and
+evaluates them on the test split: per-task metrics, the comparable-subset analysis and gate
+weights. `report.py` turns the result into tables and plots."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from stemnet.analysis.comparable import SUBSETS, subset_aucs, subset_of_samples
+from stemnet.analysis.gates import average_gate_weights, is_gated
+from stemnet.config import Config, ConfigError
+from stemnet.data.dataset import encode_split
+from stemnet.data.schema import Schema
+from stemnet.evaluate import predict, task_metrics
+from stemnet.train import resolve_device, train
+
+BASELINE = "single_task"
+
+
+@dataclass
+class Run:
+    architecture: str
+    seed: int
+    test: dict[str, dict[str, float]]  # task -> auc, logloss, gauc, bayes_auc
+    train_seconds: float
+    best_epoch: int
+    probs: np.ndarray  # [N, T] test predictions
+    gates: Optional[dict[str, dict[str, float]]]  # task -> group -> mean weight
+
+
+@dataclass
+class Benchmark:
+    tasks: list[str]
+    task_pair: tuple[str, str]
+    positive_rates: dict[str, float]  # on the test split
+    runs: list[Run]
+    # architecture -> task -> subset -> AUC, averaged over seeds; None without a Single-Task run
+    comparable: Optional[dict[str, dict[str, dict[str, float]]]]
+    subset_sizes: Optional[dict[str, int]]  # samples per comparable subset
+
+
+def run_benchmark(
+    config: Config, data_dir: Path, architectures: list[str], seeds: list[int], task_pair: tuple[str, str]
+) -> Benchmark:
+    tasks = list(Schema.load(data_dir).tasks)
+    missing = [t for t in task_pair if t not in tasks]
+    if missing or task_pair[0] == task_pair[1]:
+        raise ConfigError(f"--task-pair: expected two different tasks of {tasks}, got {list(task_pair)}")
+    runs, labels = [], None
+    for architecture in architectures:
+        for seed in seeds:
+            run_config = dataclasses.replace(
+                config,
+                model=dataclasses.replace(config.model, architecture=architecture),
+                train=dataclasses.replace(config.train, seed=seed),
+            )
+            print(f"== {architecture} seed {seed}", flush=True)
+            run, labels = _train_and_evaluate(run_config, data_dir)
+            runs.append(run)
+    rates = {t: float(labels[:, i].mean()) for i, t in enumerate(tasks)}
+    comparable, sizes = _comparable(runs, tasks, task_pair, labels) if BASELINE in architectures else (None, None)
+    return Benchmark(
+        tasks=tasks, task_pair=task_pair, positive_rates=rates, runs=runs, comparable=comparable, subset_sizes=sizes
+    )
+
+
+def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray]:
+    """The run, and the test labels (the same for every run: the test file's row order)."""
+    started = time.perf_counter()
+    result = train(config, data_dir)
+    seconds = time.perf_counter() - started
+    device = resolve_device(config.train.device)
+    test = encode_split(result.test_frame, result.schema, result.vocabs)
+    probs = predict(result.model, test, config.train.eval_batch_size, device)
+    users = test.ids[:, result.schema.field_names.index(result.schema.user_id_field)]
+    gates = average_gate_weights(result.model, test, config.train.eval_batch_size, device) if is_gated(result.model) else None
+    run = Run(
+        architecture=config.model.architecture,
+        seed=config.train.seed,
+        test=task_metrics(result.model.tasks, test, probs, groups=users),
+        train_seconds=seconds,
+        best_epoch=result.metrics["bestEpoch"],
+        probs=probs,
+        gates=gates,
+    )
+    return run, test.labels
+
+
+def _comparable(runs: list[Run], tasks: list[str], pair: tuple[str, str], labels: np.ndarray) -> tuple[dict, dict]:
+    """Subsets from the first seed's Single-Task predictions; each model's subset AUCs averaged
+    over seeds, and the subsets' sizes."""
+    a, b = tasks.index(pair[0]), tasks.index(pair[1])
+    baseline = next(r for r in runs if r.architecture == BASELINE)
+    subsets = subset_of_samples(baseline.probs[:, a], baseline.probs[:, b])
+    per_model: dict[str, list[dict]] = {}
+    for run in runs:
+        aucs = {tasks[t]: subset_aucs(subsets, labels[:, t], run.probs[:, t]) for t in (a, b)}
+        per_model.setdefault(run.architecture, []).append(aucs)
+    aucs = {
+        arch: {
+            task: {name: _mean_of_finite([r[task][name] for r in results]) for name in results[0][task]}
+            for task in results[0]
+        }
+        for arch, results in per_model.items()
+    }
+    return aucs, {name: int((subsets == i).sum()) for i, name in enumerate(SUBSETS)}
+
+
+def _mean_of_finite(values: list[float]) -> float:
+    """Mean over the seeds where the AUC is defined; NaN when a subset lacks a class in every seed."""
+    finite = [v for v in values if not np.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")
