@@ -21,6 +21,10 @@ RUN_BUNDLE   := $(BUILD)/bundles/stem-net
 TEST_CONFIG  := model-export/configs/tiny.yaml
 TEST_DATA    := $(BUILD)/data/tiny
 TEST_BUNDLE  := $(BUILD)/test-bundle
+# One tiny bundle per trainer architecture, served under the architecture's name by the architectures contract test.
+ARCHITECTURES := single_task shared_bottom omoe mmoe ple me_mmoe me_ple stem_net stem_net_user_side \
+                 stem_net_item_side esmm aitm
+TEST_MODELS  := $(BUILD)/test-models
 
 # Performance (docs/performance.md): a paper-sized STEM-Net (experts 512-512-512) trained briefly, for speed only.
 BENCH_CONFIG := model-export/configs/bench-paper.yaml
@@ -29,19 +33,20 @@ BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
 JMH_ARGS     ?= -prof gc
 LOAD_ARGS    ?=
 
-.PHONY: run test venv bundle test-bundle service-jar clean bench-bundle bench serving-overhead load-test
+.PHONY: run test venv bundle test-bundle test-models service-jar clean bench-bundle bench serving-overhead load-test
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
-test: $(TEST_BUNDLE)/manifest.json
+test: $(TEST_BUNDLE)/manifest.json test-models
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
-	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE))
+	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS))
 
 venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
 test-bundle: $(TEST_BUNDLE)/manifest.json
+test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json)
 service-jar: $(SERVICE_JAR)
 
 $(VENV)/.installed: model-export/pyproject.toml
@@ -60,6 +65,11 @@ $(RUN_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 
 $(TEST_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(call train_bundle,$(TEST_CONFIG),$(TEST_DATA),$(TEST_BUNDLE))
+
+# The tiny test data (made with the test bundle) trained once per architecture.
+$(TEST_MODELS)/%/manifest.json: $(TEST_BUNDLE)/manifest.json
+	$(PYTHON) -m stemnet train --config $(TEST_CONFIG) --data $(TEST_DATA) --bundle-out $(TEST_MODELS)/$* \
+	    --architecture $* --model-name $*
 
 $(BENCH_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(call train_bundle,$(BENCH_CONFIG),$(BENCH_DATA),$(BENCH_BUNDLE))

@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="overrides train.seed")
     train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
+    train.add_argument("--model-name", help="overrides export.model_name, the name the service serves it under")
     train.add_argument("--checkpoint-dir", type=Path, help="save a checkpoint after every epoch here")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     train.set_defaults(run=_train)
@@ -115,6 +116,7 @@ def _train(args: argparse.Namespace) -> None:
         train__seed=args.seed,
         train__device=args.device,
         model__architecture=args.architecture,
+        export__model_name=args.model_name,
     )
     started = time.perf_counter()
     result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)

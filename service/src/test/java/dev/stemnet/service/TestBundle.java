@@ -15,6 +15,8 @@ import java.util.stream.Stream;
 public final class TestBundle {
 
     public static final String DIRECTORY_PROPERTY = "stem.test.bundle-dir";
+    /** A repository with one tiny bundle per trainer architecture, each served under the architecture's name. */
+    public static final String ARCHITECTURES_PROPERTY = "stem.test.architectures-dir";
 
     private static Path sharedRepository;
 
@@ -30,6 +32,18 @@ public final class TestBundle {
         if (!Files.isRegularFile(directory.resolve("manifest.json"))) {
             fail("No test bundle at " + directory + ". Build it with `make test-bundle` (or run everything"
                     + " with `make test`) from the repository root.");
+        }
+        return directory;
+    }
+
+    /** The repository of one tiny bundle per architecture; tests fail, never skip, without it. */
+    public static Path architecturesRepository() {
+        String configured = System.getProperty(ARCHITECTURES_PROPERTY);
+        Path directory = Path.of(configured == null ? "" : configured).toAbsolutePath().normalize();
+        if (configured == null || configured.isBlank() || !Files.isDirectory(directory)) {
+            fail("No repository of architecture bundles at '" + directory + "' (system property "
+                    + ARCHITECTURES_PROPERTY + "). Build it with `make test-models` (or run everything with"
+                    + " `make test`) from the repository root.");
         }
         return directory;
     }
