@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     speed.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
     speed.set_defaults(run=_throughput)
+
+    ab = commands.add_parser("ab-report", help="compare the arms of an A/B experiment: exposure log joined with labels")
+    ab.add_argument("--exposures", required=True, type=Path, help="directory of the service's exposure *.jsonl files")
+    ab.add_argument("--labels", required=True, type=Path, help="Parquet or CSV: requestId, itemId, one 0/1 column per task")
+    ab.add_argument("--out", type=Path, help="directory for report.json and report.md")
+    ab.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of requests")
+    ab.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    shares = ab.add_mutually_exclusive_group()
+    shares.add_argument("--experiment", type=Path, help="the service's experiment YAML: expected shares of the model layer")
+    shares.add_argument("--expected-shares", help="arm=share,... for the sample-ratio test, e.g. control=0.5,treatment=0.5")
+    ab.set_defaults(run=_ab_report)
     return parser
 
 
@@ -125,6 +136,22 @@ def _train(args: argparse.Namespace) -> None:
     print(
         f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: {args.bundle_out}"
     )
+
+
+def _ab_report(args: argparse.Namespace) -> None:
+    from stemnet.ab_report import ab_report, experiment_shares, format_report, parse_shares, write_report
+
+    if args.bootstrap < 1:
+        raise DataError(f"--bootstrap must be at least 1, got {args.bootstrap}")
+    if args.experiment:
+        shares = experiment_shares(args.experiment)
+    else:
+        shares = parse_shares(args.expected_shares) if args.expected_shares else None
+    report = ab_report(args.exposures, args.labels, shares, bootstrap=args.bootstrap, seed=args.seed)
+    print(format_report(report), end="")
+    if args.out:
+        write_report(report, args.out)
+        print(f"wrote {args.out / 'report.json'} and {args.out / 'report.md'}")
 
 
 def _benchmark(args: argparse.Namespace) -> None:
