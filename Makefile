@@ -1,6 +1,6 @@
 # Two commands for a fresh machine (see README):
 #   make run   - set everything up, train a small STEM-Net, serve it on localhost:8080
-#   make test  - run every test (pytest, then the Maven build with the contract test)
+#   make test  - run every test (pytest, the Maven build with the contract tests, the end-to-end A/B replay)
 # Every other target is a step of those two; each is skipped when its output is up to date.
 
 SHELL        := /bin/bash
@@ -42,6 +42,7 @@ test: $(TEST_BUNDLE)/manifest.json test-models
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
 	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS))
+	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(TEST_MODELS)) --data $(TEST_DATA) --jar $(SERVICE_JAR)
 
 venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
