@@ -10,14 +10,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.test.web.servlet.client.RestTestClient;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -26,13 +22,7 @@ import tools.jackson.databind.json.JsonMapper;
  * service serves a tiny bundle of each, and each bundle's fixtures, posted over HTTP to the model of that name,
  * get PyTorch's scores. The service knows nothing of architectures; this proves it needs not.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-class ArchitecturesContractTest {
-
-    @LocalServerPort
-    private int port;
-
-    private RestTestClient client;
+class ArchitecturesContractTest extends ServiceOverHttp {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -40,17 +30,11 @@ class ArchitecturesContractTest {
     private static final List<String> ARCHITECTURES = List.of("single_task", "shared_bottom", "omoe", "mmoe", "ple",
             "me_mmoe", "me_ple", "stem_net", "stem_net_user_side", "stem_net_item_side", "esmm", "aitm");
 
-    // Not a RunningServiceTest: that one serves the shared test repository, and a subclass cannot replace it.
+    // Not a RunningServiceTest: that one serves the shared test repository.
     @DynamicPropertySource
     static void serveEveryArchitecture(DynamicPropertyRegistry registry) {
         registry.add("stem.models.repository", () -> TestBundle.architecturesRepository().toString());
         registry.add("stem.models.default", () -> "stem_net");
-        registry.add("management.server.port", () -> "0");
-    }
-
-    @BeforeEach
-    void connect() {
-        client = RestTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
     }
 
     @TestFactory

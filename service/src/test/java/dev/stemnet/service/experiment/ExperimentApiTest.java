@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stemnet.service.Polling;
 import dev.stemnet.service.PrometheusScrape;
+import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.StemNetServiceApplication;
 import dev.stemnet.service.TestBundle;
 import java.io.IOException;
@@ -18,12 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalManagementPort;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.MediaType;
 import org.springframework.test.annotation.DirtiesContext;
@@ -37,11 +34,10 @@ import tools.jackson.databind.json.JsonMapper;
  * A two-arm run over HTTP: the test bundle served as {@code stem-net} and as {@code mmoe}, one 50/50 model layer
  * and a second layer that only labels units.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 // No other test shares this configuration: close its two models, servers and writer thread when done, rather than
 // leave them running beside the tests that measure the process (ReloadMemoryTest).
 @DirtiesContext
-class ExperimentApiTest {
+class ExperimentApiTest extends ServiceOverHttp {
 
     private static final String ADMIN_TOKEN = "experiments-admin-token";
     private static final String QA_TOKEN = "qa-secret";
@@ -67,19 +63,9 @@ class ExperimentApiTest {
     private static final Path CONFIG = ROOT.resolve("experiments.yaml");
     private static final Path EXPOSURES = ROOT.resolve("exposures");
 
-    @LocalServerPort
-    private int port;
-
-    @LocalManagementPort
-    private int managementPort;
-
-    private RestTestClient client;
-    private RestTestClient management;
-
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry properties) {
         serviceProperties().forEach((key, value) -> properties.add(key, () -> value));
-        properties.add("management.server.port", () -> "0");
     }
 
     private static Map<String, String> serviceProperties() {
@@ -103,13 +89,6 @@ class ExperimentApiTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    @BeforeEach
-    void connectWhenReady() {
-        client = RestTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
-        management = RestTestClient.bindToServer().baseUrl("http://localhost:" + managementPort).build();
-        assertThat(Polling.until(Duration.ofSeconds(60), () -> isReady(management))).as("ready within 60 s").isTrue();
     }
 
     @Test
@@ -179,8 +158,8 @@ class ExperimentApiTest {
     @Test
     void anAllowListedCallerMayForceAnArmAndTheResponseSaysSo() {
         String user = userInArm("treatment");
-        double perArmBefore = scrape().sum("stem_experiment_requests_seconds_count", Map.of("layer", "model", "arm", "control"));
-        double forcedBefore = scrape().sum("stem_experiment_forced_total", Map.of("layer", "model", "arm", "control"));
+        double perArmBefore = scrapeMetrics().sum("stem_experiment_requests_seconds_count", Map.of("layer", "model", "arm", "control"));
+        double forcedBefore = scrapeMetrics().sum("stem_experiment_forced_total", Map.of("layer", "model", "arm", "control"));
 
         JsonNode response = post(client, body(user, ""), "model=control", "qa-dashboard", QA_TOKEN).expectStatus().isOk()
                 .expectBody(JsonNode.class).returnResult().getResponseBody();
@@ -189,7 +168,7 @@ class ExperimentApiTest {
         assertThat(model.get("arm").asString()).isEqualTo("control");
         assertThat(model.get("forced").asBoolean()).isTrue();
         assertThat(response.get("model").get("name").asString()).isEqualTo("mmoe");
-        PrometheusScrape after = scrape();
+        PrometheusScrape after = scrapeMetrics();
         assertThat(after.sum("stem_experiment_forced_total", Map.of("layer", "model", "arm", "control"))).isEqualTo(forcedBefore + 1);
         assertThat(after.sum("stem_experiment_requests_seconds_count", Map.of("layer", "model", "arm", "control")))
                 .as("forced units stay out of the per-arm series").isEqualTo(perArmBefore);
@@ -232,7 +211,7 @@ class ExperimentApiTest {
         assertThat(record.get("assignments")).isEqualTo(response.get("experiment").get("assignments"));
         assertThat(record.get("items")).isEqualTo(response.get("results"));
         assertThat(record.get("items").get(0).get("scores").propertyNames()).containsExactly("follow", "activation", "pay");
-        assertThat(scrape().text().lines().filter(line -> line.startsWith("stem_exposures_written_total "))
+        assertThat(scrapeMetrics().text().lines().filter(line -> line.startsWith("stem_exposures_written_total "))
                 .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum())
                 .isGreaterThanOrEqualTo(1);
     }
@@ -242,11 +221,11 @@ class ExperimentApiTest {
         String user = userInArm("treatment");
         Map<String, String> treatment = Map.of("layer", "model", "arm", "treatment", "outcome", "ok");
         Map<String, String> treatmentPay = Map.of("layer", "model", "arm", "treatment", "task", "pay");
-        PrometheusScrape before = scrape();
+        PrometheusScrape before = scrapeMetrics();
 
         score(client, user);
 
-        PrometheusScrape after = scrape();
+        PrometheusScrape after = scrapeMetrics();
         assertThat(after.sum("stem_experiment_requests_seconds_count", treatment))
                 .isEqualTo(before.sum("stem_experiment_requests_seconds_count", treatment) + 1);
         assertThat(after.sum("stem_experiment_task_score_count", treatmentPay))
@@ -283,8 +262,8 @@ class ExperimentApiTest {
                             "percent: 10}\n      - {name: treatment, model: stem-net, percent: 90}"));
             reload().expectStatus().isOk().expectBody().jsonPath("$.outcome").isEqualTo("LOADED");
             assertThat(score(client, "user-1").get("experiment").get("configVersion").asString()).isEqualTo("v2");
-            assertThat(scrape().sum("stem_experiment_arm_share", Map.of("layer", "model", "arm", "control"))).isEqualTo(0.1);
-            assertThat(scrape().sum("stem_experiment_arm_share", Map.of("layer", "model", "arm", "treatment"))).isEqualTo(0.9);
+            assertThat(scrapeMetrics().sum("stem_experiment_arm_share", Map.of("layer", "model", "arm", "control"))).isEqualTo(0.1);
+            assertThat(scrapeMetrics().sum("stem_experiment_arm_share", Map.of("layer", "model", "arm", "treatment"))).isEqualTo(0.9);
             reload().expectStatus().isOk().expectBody().jsonPath("$.outcome").isEqualTo("UNCHANGED");
         } finally {
             Files.writeString(CONFIG, CONFIG_V1);
@@ -327,15 +306,6 @@ class ExperimentApiTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private PrometheusScrape scrape() {
-        return new PrometheusScrape(management.get().uri("/actuator/prometheus").exchange()
-                .expectStatus().isOk().expectBody(String.class).returnResult().getResponseBody());
-    }
-
-    private static boolean isReady(RestTestClient management) {
-        return management.get().uri("/actuator/health/readiness").exchange().returnResult().getStatus().value() == 200;
     }
 
     private static String body(String user, String extra) {

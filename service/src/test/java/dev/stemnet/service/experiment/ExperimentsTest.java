@@ -3,9 +3,8 @@ package dev.stemnet.service.experiment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.stemnet.service.model.LoadedModel;
-import dev.stemnet.service.model.ModelEvents;
 import dev.stemnet.service.model.ModelRegistry;
+import dev.stemnet.service.model.NoModelEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,7 +42,7 @@ class ExperimentsTest {
     @TempDir
     Path directory;
 
-    private final ModelRegistry nothingServes = new ModelRegistry("stem-net", new NoEvents());
+    private final ModelRegistry nothingServes = new ModelRegistry("stem-net", new NoModelEvents());
     private final ExperimentMetrics metrics = new ExperimentMetrics(new SimpleMeterRegistry());
 
     @Test
@@ -111,19 +110,5 @@ class ExperimentsTest {
 
     private Path write(String yaml) throws IOException {
         return Files.writeString(directory.resolve("experiments.yaml"), yaml);
-    }
-
-    private static final class NoEvents implements ModelEvents {
-        @Override
-        public void published(String directory, LoadedModel model) {}
-
-        @Override
-        public void rejected(String directory, RuntimeException reason) {}
-
-        @Override
-        public void retired(LoadedModel model) {}
-
-        @Override
-        public void closed(LoadedModel model) {}
     }
 }

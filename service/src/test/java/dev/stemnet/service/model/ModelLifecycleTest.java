@@ -2,7 +2,7 @@ package dev.stemnet.service.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stemnet.service.Polling;
+import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.TestBundle;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,22 +18,16 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalManagementPort;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.test.web.servlet.client.RestTestClient;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** New versions over HTTP: hot swap under load, rejected bundles, through the admin reload. */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-class ModelLifecycleTest {
+class ModelLifecycleTest extends ServiceOverHttp {
 
     private static final String TOKEN = "lifecycle-token";
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -41,22 +35,12 @@ class ModelLifecycleTest {
             {"userId": "u1", "candidates": [{"itemId": "a1", "features": {"advertiser": "adv1"}}]}""";
     private static final Path REPOSITORY = createRepository();
 
-    @LocalServerPort
-    private int port;
-
-    @LocalManagementPort
-    private int managementPort;
-
     @Autowired
     private ModelRegistry registry;
-
-    private RestTestClient client;
-    private RestTestClient management;
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry properties) {
         properties.add("stem.models.repository", REPOSITORY::toString);
-        properties.add("management.server.port", () -> "0");
         properties.add("stem.admin.token", () -> TOKEN);
     }
 
@@ -70,11 +54,10 @@ class ModelLifecycleTest {
         }
     }
 
-    @BeforeEach
-    void connectWhenReady() {
-        client = RestTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
-        management = RestTestClient.bindToServer().baseUrl("http://localhost:" + managementPort).build();
-        assertThat(Polling.until(Duration.ofSeconds(60), () -> registry.isServing("stem-net"))).isTrue();
+    /** Ready to test once the repository's first version of stem-net serves. */
+    @Override
+    protected boolean isReady() {
+        return registry.isServing("stem-net");
     }
 
     @Test

@@ -149,17 +149,8 @@ class ReloadMemoryTest {
                 UnknownFeaturePolicy.REJECT);
     }
 
-    private static final class ClosedCounter implements ModelEvents {
+    private static final class ClosedCounter extends NoModelEvents {
         private int closed;
-
-        @Override
-        public void published(String directory, LoadedModel model) {}
-
-        @Override
-        public void rejected(String directory, RuntimeException reason) {}
-
-        @Override
-        public void retired(LoadedModel model) {}
 
         @Override
         public void closed(LoadedModel model) {

@@ -3,6 +3,7 @@ package dev.stemnet.service.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stemnet.service.Polling;
+import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.TestBundle;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,17 +13,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalManagementPort;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.test.web.servlet.client.RestTestClient;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -30,8 +26,7 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code stem.models.watch=true}: bundles dropped into the repository are picked up without anyone asking,
  * the good ones swapped in, the broken ones refused while the serving version goes on.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-class RepositoryWatcherTest {
+class RepositoryWatcherTest extends ServiceOverHttp {
 
     private static final String TOKEN = "watcher-token";
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -41,24 +36,14 @@ class RepositoryWatcherTest {
     private static final Duration PICKED_UP_WITHIN = Duration.ofSeconds(30);
     private static final Path REPOSITORY = createRepository();
 
-    @LocalServerPort
-    private int port;
-
-    @LocalManagementPort
-    private int managementPort;
-
     @Autowired
     private ModelRegistry registry;
-
-    private RestTestClient client;
-    private RestTestClient management;
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry properties) {
         properties.add("stem.models.repository", REPOSITORY::toString);
         properties.add("stem.models.watch", () -> "true");
         properties.add("stem.models.watch-debounce", () -> "200ms");
-        properties.add("management.server.port", () -> "0");
         properties.add("stem.admin.token", () -> TOKEN);
     }
 
@@ -72,11 +57,15 @@ class RepositoryWatcherTest {
         }
     }
 
-    @BeforeEach
-    void connectWhenReady() {
-        client = RestTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
-        management = RestTestClient.bindToServer().baseUrl("http://localhost:" + managementPort).build();
-        assertThat(Polling.until(PICKED_UP_WITHIN, () -> registry.isServing("stem-net"))).isTrue();
+    /** Ready to test once the repository's first version of stem-net serves. */
+    @Override
+    protected boolean isReady() {
+        return registry.isServing("stem-net");
+    }
+
+    @Override
+    protected Duration readyWithin() {
+        return PICKED_UP_WITHIN;
     }
 
     @Test
