@@ -64,6 +64,20 @@ public final class TestBundle {
         return sharedRepository;
     }
 
+    /**
+     * A new model repository of a test's own, holding the test bundle as {@code stem-net-0001/} with version
+     * {@code v0001}: for tests that add, replace or break versions beside it.
+     */
+    public static Path repositoryOfItsOwn(String prefix) {
+        try {
+            Path repository = Files.createTempDirectory(prefix);
+            copyWithVersion(repository.resolve("stem-net-0001"), "v0001");
+            return repository;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A copy of the test bundle whose manifest says {@code version}; files and checksums stay as they are. */
     public static Path copyWithVersion(Path target, String version) {
         copyTo(target);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.TestBundle;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -33,7 +32,7 @@ class ModelLifecycleTest extends ServiceOverHttp {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String SCORE_BODY = """
             {"userId": "u1", "candidates": [{"itemId": "a1", "features": {"advertiser": "adv1"}}]}""";
-    private static final Path REPOSITORY = createRepository();
+    private static final Path REPOSITORY = TestBundle.repositoryOfItsOwn("stem-lifecycle-repository");
 
     @Autowired
     private ModelRegistry registry;
@@ -42,16 +41,6 @@ class ModelLifecycleTest extends ServiceOverHttp {
     static void properties(DynamicPropertyRegistry properties) {
         properties.add("stem.models.repository", REPOSITORY::toString);
         properties.add("stem.admin.token", () -> TOKEN);
-    }
-
-    private static Path createRepository() {
-        try {
-            Path repository = Files.createTempDirectory("stem-lifecycle-repository");
-            TestBundle.copyWithVersion(repository.resolve("stem-net-0001"), "v0001");
-            return repository;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** Ready to test once the repository's first version of stem-net serves. */

@@ -6,7 +6,6 @@ import dev.stemnet.service.Polling;
 import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.TestBundle;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -34,7 +33,7 @@ class RepositoryWatcherTest extends ServiceOverHttp {
             {"userId": "u1", "candidates": [{"itemId": "a1", "features": {"advertiser": "adv1"}}]}""";
     /** Well past the debounce and a load of the tiny bundle; polling ends as soon as the change is seen. */
     private static final Duration PICKED_UP_WITHIN = Duration.ofSeconds(30);
-    private static final Path REPOSITORY = createRepository();
+    private static final Path REPOSITORY = TestBundle.repositoryOfItsOwn("stem-watched-repository");
 
     @Autowired
     private ModelRegistry registry;
@@ -45,16 +44,6 @@ class RepositoryWatcherTest extends ServiceOverHttp {
         properties.add("stem.models.watch", () -> "true");
         properties.add("stem.models.watch-debounce", () -> "200ms");
         properties.add("stem.admin.token", () -> TOKEN);
-    }
-
-    private static Path createRepository() {
-        try {
-            Path repository = Files.createTempDirectory("stem-watched-repository");
-            TestBundle.copyWithVersion(repository.resolve("stem-net-0001"), "v0001");
-            return repository;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** Ready to test once the repository's first version of stem-net serves. */
