@@ -65,6 +65,10 @@ class TrainConfig:
     # "touched_rows": L2 on the distinct rows a batch reads (only what the batch updates);
     # "whole_table": the reference code's penalty on every row at every step.
     embedding_l2_scope: str = "touched_rows"
+    # L2 for the task-specific tables ("task:<name>": Single-Task, ME-MMoE, ME-PLE, STEM-Net)
+    # in place of embedding_l2; None means embedding_l2. Those rows see only one task's labels,
+    # the sparse ones a handful per id, and memorise where a shared table does not.
+    task_table_l2: Optional[float] = None
     min_count: int = 10
     # Probability that a training row's field value is replaced by the OOV index, so the OOV
     # rows learn an average-value embedding even when every value clears min_count.

@@ -49,7 +49,9 @@ def measure(config: Config, steps: int, warmup: int = 2) -> Throughput:
     flops = _forward_flops_per_sample(model, ids)
 
     def step() -> None:
-        loss = multitask_loss(model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope)
+        loss = multitask_loss(
+            model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope, config.train.task_table_l2
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

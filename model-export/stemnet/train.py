@@ -21,6 +21,7 @@ from stemnet.data.vocab import Vocabulary
 from stemnet.evaluate import average_auc, format_metrics, predict, task_metrics
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.registry import build_model
+from stemnet.models.tables import is_task_table
 
 LOSS_SMOOTHING = 0.05
 
@@ -108,16 +109,24 @@ L2_SCOPES = ("touched_rows", "whole_table")
 
 
 def multitask_loss(
-    model: MultiTaskModel, ids: torch.Tensor, labels: torch.Tensor, embedding_l2: float, l2_scope: str = "touched_rows"
+    model: MultiTaskModel,
+    ids: torch.Tensor,
+    labels: torch.Tensor,
+    embedding_l2: float,
+    l2_scope: str = "touched_rows",
+    task_table_l2: Optional[float] = None,
 ) -> torch.Tensor:
-    """Sum over tasks of the mean BCE, the model's own penalty, and embedding L2 (see L2_SCOPES)."""
+    """Sum over tasks of the mean BCE, the model's own penalty, and embedding L2 (see L2_SCOPES):
+    `task_table_l2` on the task-specific tables when given, `embedding_l2` on the others."""
     logits = model.dense_logits(model.embeddings(ids))
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=0).sum()
-    if l2_scope == "touched_rows":
-        l2 = model.embeddings.l2_of_touched_rows(ids)
-    else:
-        l2 = model.embeddings.l2_of_all_rows()
-    return bce + model.auxiliary_loss(logits) + embedding_l2 * l2
+    per_table = model.embeddings.l2_by_table(ids if l2_scope == "touched_rows" else None)
+    l2 = sum(table_l2_weight(name, embedding_l2, task_table_l2) * value for name, value in per_table.items())
+    return bce + model.auxiliary_loss(logits) + l2
+
+
+def table_l2_weight(table: str, embedding_l2: float, task_table_l2: Optional[float]) -> float:
+    return task_table_l2 if task_table_l2 is not None and is_task_table(table) else embedding_l2
 
 
 def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: int, device: torch.device) -> None:
@@ -128,7 +137,12 @@ def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: i
         for ids, labels in loader:
             ids = oov_dropout(ids, config.train.oov_dropout)
             loss = multitask_loss(
-                model, ids.to(device), labels.to(device), config.train.embedding_l2, config.train.embedding_l2_scope
+                model,
+                ids.to(device),
+                labels.to(device),
+                config.train.embedding_l2,
+                config.train.embedding_l2_scope,
+                config.train.task_table_l2,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -7,10 +7,15 @@ import torch
 from torch import nn
 
 SHARED_TABLE = "shared"
+TASK_TABLE_PREFIX = "task:"
 
 
 def task_table(task: str) -> str:
-    return f"task:{task}"
+    return f"{TASK_TABLE_PREFIX}{task}"
+
+
+def is_task_table(name: str) -> bool:
+    return name.startswith(TASK_TABLE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -59,14 +64,20 @@ class EmbeddingTables(nn.Module):
 
     def l2_of_touched_rows(self, ids: torch.Tensor) -> torch.Tensor:
         """Sum of squares of every distinct row the batch reads (regularising only what it updates)."""
-        total = torch.zeros((), device=ids.device)
-        for spec in self.specs:
-            total = total + self.weight(spec)[torch.unique(self.rows(spec, ids))].pow(2).sum()
-        return total
+        return sum(self.l2_by_table(ids).values())
 
     def l2_of_all_rows(self) -> torch.Tensor:
         """Sum of squares of every row of every table (the reference implementation's penalty)."""
-        return sum(self.weight(spec).pow(2).sum() for spec in self.specs)
+        return sum(self.l2_by_table(None).values())
+
+    def l2_by_table(self, ids: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Table name -> sum of squares of the distinct rows `ids` reads, or of every row when `ids` is None."""
+        totals = {}
+        for spec in self.specs:
+            weight = self.weight(spec)
+            rows = weight if ids is None else weight[torch.unique(self.rows(spec, ids))]
+            totals[spec.name] = rows.pow(2).sum()
+        return totals
 
     def weight(self, spec: TableSpec) -> torch.Tensor:
         return self.tables[spec.file_stem].weight
