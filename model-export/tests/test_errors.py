@@ -26,6 +26,12 @@ def test_good_config_loads(tmp_path):
     assert config.model.expert_hidden == [8]
     assert config.train.seed == 5
     assert config.train.embedding_l2 == 1.0e-6
+    assert config.train.task_table_l2 is None  # unset: task tables get embedding_l2 like the rest
+
+
+def test_task_table_l2_is_read_as_a_float(tmp_path):
+    config = load_config(_config(tmp_path, GOOD.replace("epochs: 1", "epochs: 1, task_table_l2: 1.0e-4")))
+    assert config.train.task_table_l2 == 1.0e-4
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from stemnet.export.onnx_graph import check_against_torch, export_dense
 from stemnet.models.mixture import SHARED_OWNER
 from stemnet.models.registry import build_model
 from stemnet.models.tables import SHARED_TABLE, task_table
+from stemnet.train import multitask_loss
 
 VOCAB_SIZES = {name: 5 + i for i, name in enumerate(SCHEMA.field_names)}
 CONFIG = ModelConfig(embedding_dim=4, expert_hidden=[8, 8], gate_hidden=[6], tower_hidden=[6], num_task_experts=2)
@@ -100,3 +101,38 @@ def test_whole_table_l2_also_counts_the_rows_a_batch_does_not_read():
     oov_rows = sum(model.embeddings.weight(s)[list(s.row_offsets)].pow(2).sum() for s in model.table_specs)
     assert torch.isclose(touched, oov_rows)
     assert whole > 2 * touched
+
+
+def _loss(model, ids, labels, **l2):
+    torch.manual_seed(0)
+    return multitask_loss(model, ids, labels, embedding_l2=1.0e-6, **l2)
+
+
+@pytest.mark.parametrize("scope", ["touched_rows", "whole_table"])
+def test_task_table_l2_replaces_embedding_l2_on_task_tables_only(scope):
+    model = _model()
+    ids, labels = _ids(), torch.zeros(32, len(SCHEMA.tasks))
+    per_table = model.embeddings.l2_by_table(ids if scope == "touched_rows" else None)
+    task_rows = sum(value for name, value in per_table.items() if name != SHARED_TABLE)
+    assert task_rows > 0
+
+    default = _loss(model, ids, labels, l2_scope=scope)
+    stronger = _loss(model, ids, labels, l2_scope=scope, task_table_l2=1.0)
+    # Only the task tables' weight moves from 1e-6 to 1.0; the shared table keeps embedding_l2.
+    assert torch.isclose(stronger - default, (1.0 - 1.0e-6) * task_rows, rtol=1e-4)
+
+
+def test_task_table_l2_unset_keeps_one_embedding_l2_for_every_table():
+    model = _model()
+    ids, labels = _ids(), torch.zeros(32, len(SCHEMA.tasks))
+    logits = model.dense_logits(model.embeddings(ids))
+    bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=0).sum()
+    expected = bce + 1.0e-6 * model.embeddings.l2_of_touched_rows(ids)
+    assert torch.isclose(_loss(model, ids, labels), expected)
+
+
+def test_task_table_l2_does_not_touch_models_with_only_a_shared_table():
+    model = _model(dataclasses.replace(CONFIG, architecture="mmoe"))
+    ids, labels = _ids(), torch.zeros(32, len(SCHEMA.tasks))
+    assert [spec.name for spec in model.table_specs] == [SHARED_TABLE]
+    assert torch.equal(_loss(model, ids, labels), _loss(model, ids, labels, task_table_l2=1.0))

@@ -2,7 +2,9 @@ import dataclasses
 
 import pandas as pd
 
+from stemnet.config import load_config
 from stemnet.data.synthetic import SCHEMA, SPLITS, generate
+from conftest import CONFIGS
 
 
 def _small(config):
@@ -34,3 +36,18 @@ def test_positive_rates_and_true_probabilities(tiny_config, tiny_data):
 def test_most_users_reach_min_count_in_train(tiny_config, tiny_data):
     counts = pd.read_parquet(tiny_data / "train.parquet")["user_id"].value_counts()
     assert (counts >= tiny_config.train.min_count).mean() > 0.9
+
+
+def test_benchmark_setting_gives_every_user_enough_labels_to_identify_task_vectors(tmp_path):
+    # docs/benchmarks.md section 1 rests on these: v1 (3000 users) had ~1 pay and ~9 follow
+    # positives per user, too few for a user's 5-number task vector; the 300-user setting has
+    # ~90 follow and ~9 pay positives per user.
+    config = load_config(CONFIGS / "benchmark.yaml").data
+    generate(config, tmp_path)
+    train = pd.read_parquet(tmp_path / "train.parquet")
+    per_user = train.groupby("user_id")[list(SCHEMA.tasks)].agg(["size", "sum"])
+    assert len(per_user) == config.num_users
+    impressions = per_user[("follow", "size")]
+    assert impressions.quantile(0.1) > 500
+    assert per_user[("follow", "sum")].median() > 50
+    assert per_user[("pay", "sum")].mean() > 5
