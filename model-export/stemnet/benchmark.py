@@ -42,6 +42,9 @@ class Benchmark:
     # architecture -> task -> subset -> AUC, averaged over seeds; None without a Single-Task run
     comparable: Optional[dict[str, dict[str, dict[str, float]]]]
     subset_sizes: Optional[dict[str, int]]  # samples per comparable subset
+    # task -> subset -> AUC of the generator's true probabilities (synthetic data only), so each
+    # subset's gap to the Bayes-optimal AUC can be read off
+    comparable_bayes: Optional[dict[str, dict[str, float]]] = None
 
 
 def run_benchmark(
@@ -51,7 +54,7 @@ def run_benchmark(
     missing = [t for t in task_pair if t not in tasks]
     if missing or task_pair[0] == task_pair[1]:
         raise ConfigError(f"--task-pair: expected two different tasks of {tasks}, got {list(task_pair)}")
-    runs, labels = [], None
+    runs, labels, true_probs = [], None, None
     for architecture in architectures:
         for seed in seeds:
             run_config = dataclasses.replace(
@@ -60,17 +63,26 @@ def run_benchmark(
                 train=dataclasses.replace(config.train, seed=seed),
             )
             print(f"== {architecture} seed {seed}", flush=True)
-            run, labels = _train_and_evaluate(run_config, data_dir)
+            run, labels, true_probs = _train_and_evaluate(run_config, data_dir)
             runs.append(run)
     rates = {t: float(labels[:, i].mean()) for i, t in enumerate(tasks)}
-    comparable, sizes = _comparable(runs, tasks, task_pair, labels) if BASELINE in architectures else (None, None)
+    comparable, sizes, bayes = (
+        _comparable(runs, tasks, task_pair, labels, true_probs) if BASELINE in architectures else (None, None, None)
+    )
     return Benchmark(
-        tasks=tasks, task_pair=task_pair, positive_rates=rates, runs=runs, comparable=comparable, subset_sizes=sizes
+        tasks=tasks,
+        task_pair=task_pair,
+        positive_rates=rates,
+        runs=runs,
+        comparable=comparable,
+        subset_sizes=sizes,
+        comparable_bayes=bayes,
     )
 
 
-def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray]:
-    """The run, and the test labels (the same for every run: the test file's row order)."""
+def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray, Optional[np.ndarray]]:
+    """The run, the test labels and the generator's true probabilities where the data has them
+    (the same for every run: the test file's row order)."""
     started = time.perf_counter()
     result = train(config, data_dir)
     seconds = time.perf_counter() - started
@@ -88,12 +100,14 @@ def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray
         probs=probs,
         gates=gates,
     )
-    return run, test.labels
+    return run, test.labels, test.true_probs
 
 
-def _comparable(runs: list[Run], tasks: list[str], pair: tuple[str, str], labels: np.ndarray) -> tuple[dict, dict]:
+def _comparable(
+    runs: list[Run], tasks: list[str], pair: tuple[str, str], labels: np.ndarray, true_probs: Optional[np.ndarray]
+) -> tuple[dict, dict, Optional[dict]]:
     """Subsets from the first seed's Single-Task predictions; each model's subset AUCs averaged
-    over seeds, and the subsets' sizes."""
+    over seeds, the subsets' sizes, and the true probabilities' subset AUCs (None without them)."""
     a, b = tasks.index(pair[0]), tasks.index(pair[1])
     baseline = next(r for r in runs if r.architecture == BASELINE)
     subsets = subset_of_samples(baseline.probs[:, a], baseline.probs[:, b])
@@ -108,7 +122,9 @@ def _comparable(runs: list[Run], tasks: list[str], pair: tuple[str, str], labels
         }
         for arch, results in per_model.items()
     }
-    return aucs, {name: int((subsets == i).sum()) for i, name in enumerate(SUBSETS)}
+    sizes = {name: int((subsets == i).sum()) for i, name in enumerate(SUBSETS)}
+    bayes = None if true_probs is None else {tasks[t]: subset_aucs(subsets, labels[:, t], true_probs[:, t]) for t in (a, b)}
+    return aucs, sizes, bayes
 
 
 def _mean_of_finite(values: list[float]) -> float:

@@ -19,6 +19,7 @@ REPORT_FILE = "report.md"
 RESULTS_FILE = "results.json"
 AUC_PLOT = "auc.png"
 COMPARABLE_PLOT = "comparable.png"
+BAYES_ROW = "Bayes-optimal (true p)"
 
 
 def write_report(bench: Benchmark, out_dir: Path, command: str) -> str:
@@ -88,7 +89,7 @@ def _metric_table(bench: Benchmark, metric: str, with_gain: bool) -> list[str]:
         rows.append(row)
     if metric == "auc" and "bayes_auc" in bench.runs[0].test[bench.tasks[0]]:
         bayes = [bench.runs[0].test[t]["bayes_auc"] for t in bench.tasks]
-        rows.append(["Bayes-optimal (true p)"] + [f"{b:.4f}" for b in bayes] + ([f"{np.mean(bayes):.4f}", "", ""] if with_gain else []))
+        rows.append([BAYES_ROW] + [f"{b:.4f}" for b in bayes] + ([f"{np.mean(bayes):.4f}", "", ""] if with_gain else []))
     return _markdown(header, rows)
 
 
@@ -99,6 +100,9 @@ def _comparable_table(bench: Benchmark) -> list[str]:
         [arch] + [f"{aucs[task][subset]:.4f}" for subset in SUBSETS for task in (a, b)]
         for arch, aucs in bench.comparable.items()
     ]
+    if bench.comparable_bayes:
+        bayes = bench.comparable_bayes
+        rows.append([BAYES_ROW] + [f"{bayes[task][subset]:.4f}" for subset in SUBSETS for task in (a, b)])
     return [
         f"### Comparable-subset analysis (A = {a}, B = {b}; buckets from Single-Task seed {bench.runs[0].seed})",
         "",
@@ -177,6 +181,7 @@ def _results(bench: Benchmark) -> dict:
             for r in bench.runs
         ],
         "comparable": bench.comparable,
+        "comparable_bayes": bench.comparable_bayes,
         "subset_sizes": bench.subset_sizes,
     }
 

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 
 from conftest import CONFIGS
 from stemnet.cli import main
-from stemnet.report import AUC_PLOT, COMPARABLE_PLOT, REPORT_FILE, RESULTS_FILE
+from stemnet.report import AUC_PLOT, BAYES_ROW, COMPARABLE_PLOT, REPORT_FILE, RESULTS_FILE
 
 
 def test_benchmark_writes_tables_and_plots(tiny_data, tmp_path, capsys):
@@ -24,6 +24,12 @@ def test_benchmark_writes_tables_and_plots(tiny_data, tmp_path, capsys):
         ("single_task", 0), ("single_task", 1), ("stem_net", 0), ("stem_net", 1)
     ]
     assert sum(results["subset_sizes"].values()) == _test_rows(tiny_data)
+    # The synthetic data carries true probabilities: each subset has a Bayes-optimal AUC to compare with.
+    bayes = results["comparable_bayes"]
+    assert set(bayes) == {"follow", "pay"} and set(bayes["pay"]) == set(results["comparable"]["stem_net"]["pay"])
+    assert all(0.5 < value <= 1.0 for task in bayes.values() for value in task.values() if value == value)
+    comparable_rows = [line for line in printed.splitlines() if line.startswith(f"| {BAYES_ROW} |")]
+    assert len(comparable_rows) == 2  # the test-AUC table and the comparable-subset table
     assert results["runs"][0]["gates"] is None and results["runs"][2]["gates"] is not None
     for name in (REPORT_FILE, AUC_PLOT, COMPARABLE_PLOT):
         assert (out / name).stat().st_size > 0
