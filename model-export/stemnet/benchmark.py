@@ -45,6 +45,7 @@ class Benchmark:
     # task -> subset -> AUC of the generator's true probabilities (synthetic data only), so each
     # subset's gap to the Bayes-optimal AUC can be read off
     comparable_bayes: Optional[dict[str, dict[str, float]]] = None
+    labels: Optional[np.ndarray] = None  # [N, T] test labels, in the test file's row order
 
 
 def run_benchmark(
@@ -77,6 +78,7 @@ def run_benchmark(
         comparable=comparable,
         subset_sizes=sizes,
         comparable_bayes=bayes,
+        labels=labels,
     )
 
 

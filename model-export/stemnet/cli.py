@@ -64,7 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_setting,
         help="overrides one config key, value in YAML (e.g. train.embedding_l2_scope=whole_table); repeatable",
     )
+    bench.add_argument(
+        "--save-predictions", action="store_true",
+        help="also write predictions.npz: every run's test predictions and the labels (for `synthetic-truth`)",
+    )
     bench.set_defaults(run=_benchmark)
+
+    truth = commands.add_parser(
+        "synthetic-truth",
+        help="synthetic data: AUC of the true logit's parts, and models' AUC on agreeing vs conflicting users",
+    )
+    truth.add_argument("--config", required=True, type=Path, help="the config whose data section made the data")
+    truth.add_argument("--predictions", type=Path, help="predictions.npz from `benchmark --save-predictions`")
+    truth.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    truth.set_defaults(run=_synthetic_truth)
 
     speed = commands.add_parser("throughput", help="training samples/s and FLOP rate vs a plain matrix multiply")
     speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
@@ -173,8 +186,14 @@ def _benchmark(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     bench = run_benchmark(config, args.data, architectures, seeds, (pair[0], pair[1]))
     command = "python -m stemnet " + " ".join(sys.argv[1:])
-    print(write_report(bench, args.out, command))
+    print(write_report(bench, args.out, command, save_predictions=args.save_predictions))
     print(f"benchmark wall time {time.perf_counter() - started:.0f}s; report in {args.out}")
+
+
+def _synthetic_truth(args: argparse.Namespace) -> None:
+    from stemnet.analysis.truth import render_truth
+
+    print(render_truth(load_config(args.config).data, args.split, args.predictions))
 
 
 def _throughput(args: argparse.Namespace) -> None:

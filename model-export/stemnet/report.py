@@ -20,11 +20,15 @@ RESULTS_FILE = "results.json"
 AUC_PLOT = "auc.png"
 COMPARABLE_PLOT = "comparable.png"
 BAYES_ROW = "Bayes-optimal (true p)"
+PREDICTIONS_FILE = "predictions.npz"
 
 
-def write_report(bench: Benchmark, out_dir: Path, command: str) -> str:
-    """Writes report.md, results.json and the plots into `out_dir`; returns the Markdown."""
+def write_report(bench: Benchmark, out_dir: Path, command: str, save_predictions: bool = False) -> str:
+    """Writes report.md, results.json and the plots into `out_dir` (and, if asked, every run's
+    test predictions); returns the Markdown."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    if save_predictions:
+        write_predictions(bench, out_dir / PREDICTIONS_FILE)
     text = render(bench, command)
     (out_dir / REPORT_FILE).write_text(text, encoding="utf-8")
     (out_dir / RESULTS_FILE).write_text(json.dumps(_results(bench), indent=2) + "\n", encoding="utf-8")
@@ -60,6 +64,13 @@ def render(bench: Benchmark, command: str) -> str:
         lines += _comparable_table(bench) + [""]
     lines += _gate_table(bench) + [""] + _quality_checks(bench)
     return "\n".join(lines) + "\n"
+
+
+def write_predictions(bench: Benchmark, path: Path) -> None:
+    """`labels` [N, T] and one `<architecture>/seed<seed>` array [N, T] per run, float32, in the test
+    file's row order; `tasks` names the columns."""
+    arrays = {f"{r.architecture}/seed{r.seed}": r.probs.astype(np.float32) for r in bench.runs}
+    np.savez_compressed(path, tasks=np.array(bench.tasks), labels=bench.labels, **arrays)
 
 
 def _by_architecture(bench: Benchmark) -> dict[str, list[Run]]:

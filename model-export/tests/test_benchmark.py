@@ -1,11 +1,12 @@
 """The benchmark command end to end on the tiny data: two architectures, two seeds, one epoch."""
 import json
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from conftest import CONFIGS
 from stemnet.cli import main
-from stemnet.report import AUC_PLOT, BAYES_ROW, COMPARABLE_PLOT, REPORT_FILE, RESULTS_FILE
+from stemnet.report import AUC_PLOT, BAYES_ROW, COMPARABLE_PLOT, PREDICTIONS_FILE, REPORT_FILE, RESULTS_FILE
 
 
 def test_benchmark_writes_tables_and_plots(tiny_data, tmp_path, capsys):
@@ -13,7 +14,7 @@ def test_benchmark_writes_tables_and_plots(tiny_data, tmp_path, capsys):
     status = main([
         "benchmark", "--config", str(CONFIGS / "tiny.yaml"),
         "--data", str(tiny_data), "--out", str(out), "--architectures", "single_task,stem_net",
-        "--seeds", "0,1", "--epochs", "1", "--task-pair", "follow,pay",
+        "--seeds", "0,1", "--epochs", "1", "--task-pair", "follow,pay", "--save-predictions",
     ])
     assert status == 0
     printed = capsys.readouterr().out
@@ -34,6 +35,13 @@ def test_benchmark_writes_tables_and_plots(tiny_data, tmp_path, capsys):
     for name in (REPORT_FILE, AUC_PLOT, COMPARABLE_PLOT):
         assert (out / name).stat().st_size > 0
     assert (out / AUC_PLOT).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(out / PREDICTIONS_FILE) as predictions:
+        assert sorted(predictions.files) == sorted(
+            ["tasks", "labels", "single_task/seed0", "single_task/seed1", "stem_net/seed0", "stem_net/seed1"]
+        )
+        labels = pq.read_table(tiny_data / "test.parquet", columns=list(results["tasks"])).to_pandas().to_numpy()
+        assert np.array_equal(predictions["labels"], labels)
+        assert predictions["stem_net/seed1"].shape == labels.shape
 
 
 def test_benchmark_rejects_an_unknown_task_pair(tiny_data, tmp_path, capsys):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,22 @@ class Population:
     attributes: dict[str, np.ndarray]
     shared_vectors: np.ndarray
     task_vectors: dict[str, np.ndarray]
+    # Users only: True where follow's task vector is the negation of pay's.
+    conflict: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Every generated row (before the split) with the parts of its true logit, for analyses
+    that ask which part of the signal a model recovers."""
+
+    frame: pd.DataFrame
+    user_idx: np.ndarray
+    conflict_row: np.ndarray  # the row's user has opposite follow and pay preferences
+    shared_score: np.ndarray
+    task_scores: dict[str, np.ndarray]  # user task vector . ad task vector, propensity included
+    propensities: dict[str, np.ndarray]  # the user's per-task offset inside task_scores
+    logits: dict[str, np.ndarray]  # true logit, calibrated bias included
 
 
 def synthetic_vocab_sizes(config: DataConfig) -> dict[str, int]:
@@ -76,6 +93,19 @@ def synthetic_vocab_sizes(config: DataConfig) -> dict[str, int]:
 
 def generate(config: DataConfig, out_dir: Path) -> dict[str, int]:
     """Writes train/valid/test Parquet files and schema.yaml; returns rows per split."""
+    draw, rng = _draw(config)
+    return _write_splits(draw.frame, split_rows(len(draw.frame), config, rng), out_dir)
+
+
+def draw_with_splits(config: DataConfig) -> tuple[Draw, dict[str, np.ndarray]]:
+    """The same rows `generate` writes, with their logit parts, and each split's row indices
+    into `Draw.frame` (in the order the split file holds them)."""
+    draw, rng = _draw(config)
+    return draw, split_rows(len(draw.frame), config, rng)
+
+
+def _draw(config: DataConfig) -> tuple[Draw, np.random.Generator]:
+    """The rows and the generator after drawing them, whose next draw orders the split."""
     _check_rates(config)
     rng = np.random.default_rng(config.seed)
     users = _make_users(config, rng)
@@ -85,15 +115,28 @@ def generate(config: DataConfig, out_dir: Path) -> dict[str, int]:
     ad_idx = rng.choice(config.num_ads, size=config.num_rows, p=_popularity(config, config.num_ads, rng))
     frame = _features(users, ads, user_idx, ad_idx)
     shared = _shared_score(users, ads, user_idx, ad_idx, effects)
+    task_scores, logits = {}, {}
     for task in SCHEMA.tasks:
         task_score = np.einsum(
             "nd,nd->n", users.task_vectors[task][user_idx], ads.task_vectors[task][ad_idx]
         )
         logit = SHARED_WEIGHT[task] * shared + TASK_WEIGHT[task] * task_score
-        prob = _sigmoid(logit + _calibrated_bias(logit, config.positive_rates[task]))
+        logit = logit + _calibrated_bias(logit, config.positive_rates[task])
+        prob = _sigmoid(logit)
         frame[Schema.label_column(task)] = (rng.random(config.num_rows) < prob).astype(np.int8)
         frame[Schema.probability_column(task)] = prob
-    return _write_splits(frame, config, rng, out_dir)
+        task_scores[task], logits[task] = task_score, logit
+    draw = Draw(
+        frame=frame,
+        user_idx=user_idx,
+        conflict_row=users.conflict[user_idx],
+        shared_score=shared,
+        task_scores=task_scores,
+        # The users' last task-vector column meets the ads' column of ones (see _make_ads).
+        propensities={t: users.task_vectors[t][user_idx, -1] for t in SCHEMA.tasks},
+        logits=logits,
+    )
+    return draw, rng
 
 
 def _check_rates(config: DataConfig) -> None:
@@ -129,7 +172,7 @@ def _make_users(config: DataConfig, rng: np.random.Generator) -> Population:
     }
     conflict = rng.random(n) < config.conflict_user_fraction
     task_vectors["follow"][conflict] = -task_vectors["pay"][conflict]
-    return Population(attributes, shared, task_vectors)
+    return Population(attributes, shared, task_vectors, conflict)
 
 
 def _make_ads(config: DataConfig, rng: np.random.Generator) -> Population:
@@ -207,16 +250,20 @@ def _calibrated_bias(logit: np.ndarray, rate: float) -> float:
     return (low + high) / 2
 
 
-def _write_splits(frame: pd.DataFrame, config: DataConfig, rng: np.random.Generator, out_dir: Path) -> dict[str, int]:
+def split_rows(rows: int, config: DataConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each split's row indices, ascending (the split files keep generation order)."""
+    order = rng.permutation(rows)
+    n_valid = int(rows * config.valid_fraction)
+    n_test = int(rows * config.test_fraction)
+    bounds = {"train": (n_valid + n_test, rows), "valid": (0, n_valid), "test": (n_valid, n_valid + n_test)}
+    return {split: np.sort(order[start:stop]) for split, (start, stop) in bounds.items()}
+
+
+def _write_splits(frame: pd.DataFrame, rows: dict[str, np.ndarray], out_dir: Path) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    order = rng.permutation(len(frame))
-    n_valid = int(len(frame) * config.valid_fraction)
-    n_test = int(len(frame) * config.test_fraction)
-    bounds = {"train": (n_valid + n_test, len(frame)), "valid": (0, n_valid), "test": (n_valid, n_valid + n_test)}
     counts = {}
     for split in SPLITS:
-        start, stop = bounds[split]
-        part = frame.iloc[np.sort(order[start:stop])].reset_index(drop=True)
+        part = frame.iloc[rows[split]].reset_index(drop=True)
         pq.write_table(pa.Table.from_pandas(part, preserve_index=False), out_dir / f"{split}.parquet")
         counts[split] = len(part)
     SCHEMA.save(out_dir)
