@@ -35,6 +35,8 @@ def test_the_full_logit_ranks_as_well_as_the_true_probabilities_and_beats_its_pa
         bayes = roc_auc(labels[:, t], draw.frame[f"p_{task}"].to_numpy()[rows["test"]])
         assert aucs[task][ORACLES[2]][GROUPS[0]] == pytest.approx(bayes)
         assert aucs[task][ORACLES[2]][GROUPS[0]] > aucs[task][ORACLES[0]][GROUPS[0]]
+    # The shared dot product is a part of the shared score, and what is left without it is not zero.
+    assert np.all(np.abs(draw.shared_interaction) > 0) and not np.allclose(draw.shared_interaction, draw.shared_score)
     assert len(conflict) == len(labels) == len(rows["test"])
 
 

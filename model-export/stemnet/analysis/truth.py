@@ -1,11 +1,11 @@
 """Synthetic data only: how much of each task's Bayes-optimal AUC comes from which part of the
 true logit, and how models do on the users whose follow and pay preferences conflict.
 
-The generator's true logit per task is shared score + task score + bias, and the task score is
-the user's task vector . the ad's task vector, which includes the user's per-task propensity
-(an offset). Ranking a split by a part of the logit gives the AUC an oracle for that part
-would reach: the gap between "shared score + propensity" and the full logit is what only the
-user x ad task interaction explains, the signal task-specific embeddings exist for.
+The generator's true logit per task is a bias plus per-user and per-ad offsets (the user's
+per-task propensity among them) and attribute effects, plus two user x ad latent dot products:
+one shared by the tasks and one per task (the one that conflicting users flip between follow
+and pay). Ranking a split by the logit with parts left out gives the AUC an oracle for the rest
+would reach, so the Bayes gap of a model can be put down to the parts it does not recover.
 """
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ from stemnet.data.synthetic import SCHEMA, SHARED_WEIGHT, TASK_WEIGHT, draw_with
 from stemnet.evaluate import roc_auc
 
 GROUPS = ("all users", "agreeing users", "conflicting users")
-ORACLES = ("shared score", "shared score + user propensity", "true logit (Bayes-optimal)")
+ORACLES = (
+    "offsets and attributes only",
+    "+ shared user x ad dot product",
+    "+ task user x ad dot product = true logit (Bayes-optimal)",
+)
 
 
 def group_masks(conflict: np.ndarray) -> dict[str, np.ndarray]:
@@ -36,11 +40,13 @@ def oracle_aucs(config: DataConfig, split: str = "test") -> tuple[dict, np.ndarr
     labels = np.column_stack([draw.frame[Schema.label_column(t)].to_numpy()[index] for t in SCHEMA.tasks])
     aucs = {}
     for t, task in enumerate(SCHEMA.tasks):
-        shared = SHARED_WEIGHT[task] * draw.shared_score[index]
+        logit = draw.logits[task][index]
+        task_interaction = TASK_WEIGHT[task] * (draw.task_scores[task] - draw.propensities[task])[index]
+        shared_interaction = SHARED_WEIGHT[task] * draw.shared_interaction[index]
         scores = {
-            ORACLES[0]: shared,
-            ORACLES[1]: shared + TASK_WEIGHT[task] * draw.propensities[task][index],
-            ORACLES[2]: draw.logits[task][index],
+            ORACLES[0]: logit - task_interaction - shared_interaction,
+            ORACLES[1]: logit - task_interaction,
+            ORACLES[2]: logit,
         }
         aucs[task] = {
             name: {group: roc_auc(labels[mask, t], score[mask]) for group, mask in masks.items()}

@@ -71,6 +71,7 @@ class Draw:
     user_idx: np.ndarray
     conflict_row: np.ndarray  # the row's user has opposite follow and pay preferences
     shared_score: np.ndarray
+    shared_interaction: np.ndarray  # the user x ad latent dot product inside shared_score
     task_scores: dict[str, np.ndarray]  # user task vector . ad task vector, propensity included
     propensities: dict[str, np.ndarray]  # the user's per-task offset inside task_scores
     logits: dict[str, np.ndarray]  # true logit, calibrated bias included
@@ -131,6 +132,9 @@ def _draw(config: DataConfig) -> tuple[Draw, np.random.Generator]:
         user_idx=user_idx,
         conflict_row=users.conflict[user_idx],
         shared_score=shared,
+        shared_interaction=np.einsum(
+            "nd,nd->n", users.shared_vectors[user_idx, : config.latent_dim], ads.shared_vectors[ad_idx, : config.latent_dim]
+        ),
         task_scores=task_scores,
         # The users' last task-vector column meets the ads' column of ones (see _make_ads).
         propensities={t: users.task_vectors[t][user_idx, -1] for t in SCHEMA.tasks},
