@@ -21,6 +21,9 @@ RUN_BUNDLE   := $(BUILD)/bundles/stem-net
 TEST_CONFIG  := model-export/configs/tiny.yaml
 TEST_DATA    := $(BUILD)/data/tiny
 TEST_BUNDLE  := $(BUILD)/test-bundle
+# The test bundle quantized to int8 (`python -m stemnet quantize`, seconds), served by the int8 contract test. The
+# tiny test split has few positives, so its AUC bound is looser than the trainer's default.
+TEST_INT8_BUNDLE := $(BUILD)/test-int8-bundle
 # One tiny bundle per trainer architecture, served under the architecture's name by the architectures contract test.
 ARCHITECTURES := single_task shared_bottom omoe mmoe ple me_mmoe me_ple stem_net stem_net_user_side \
                  stem_net_item_side esmm aitm
@@ -33,20 +36,22 @@ BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
 JMH_ARGS     ?= -prof gc
 LOAD_ARGS    ?=
 
-.PHONY: run test venv bundle test-bundle test-models service-jar clean bench-bundle bench serving-overhead load-test
+.PHONY: run test venv bundle test-bundle test-int8-bundle test-models service-jar clean bench-bundle bench serving-overhead load-test
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
-test: $(TEST_BUNDLE)/manifest.json test-models
+test: $(TEST_BUNDLE)/manifest.json $(TEST_INT8_BUNDLE)/manifest.json test-models
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
-	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS))
+	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS)) \
+	    -Dstem.test.int8-bundle-dir=$(abspath $(TEST_INT8_BUNDLE))
 	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(TEST_MODELS)) --data $(TEST_DATA) --jar $(SERVICE_JAR)
 
 venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
 test-bundle: $(TEST_BUNDLE)/manifest.json
+test-int8-bundle: $(TEST_INT8_BUNDLE)/manifest.json
 test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json)
 service-jar: $(SERVICE_JAR)
 
@@ -66,6 +71,10 @@ $(RUN_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 
 $(TEST_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(call train_bundle,$(TEST_CONFIG),$(TEST_DATA),$(TEST_BUNDLE))
+
+$(TEST_INT8_BUNDLE)/manifest.json: $(TEST_BUNDLE)/manifest.json
+	$(PYTHON) -m stemnet quantize --bundle $(TEST_BUNDLE) --test $(TEST_DATA)/test.parquet --out $(TEST_INT8_BUNDLE) \
+	    --model-name stem-net-int8 --max-auc-drop 0.01
 
 # The tiny test data (made with the test bundle) trained once per architecture.
 $(TEST_MODELS)/%/manifest.json: $(TEST_BUNDLE)/manifest.json
