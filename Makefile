@@ -35,8 +35,16 @@ BENCH_DATA   := $(BUILD)/data/bench-paper
 BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
 JMH_ARGS     ?= -prof gc
 LOAD_ARGS    ?=
+# The two-arm A/B load test: AB_BUNDLE (FP32) as stem-net against its int8 quantization as stem-net-int8, split
+# 50/50 by user (AB_EXPERIMENT), in a model repository of their own. AB_TEST: the test split AB_BUNDLE was trained
+# on, for the int8 accuracy check (e.g. AB_BUNDLE=build/bench-bundles/stem-net AB_TEST=build/data/bench-paper/test.parquet).
+AB_BUNDLE     ?= $(RUN_BUNDLE)
+AB_TEST       ?= $(RUN_DATA)/test.parquet
+AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
+AB_REPOSITORY := $(BUILD)/ab-bundles
 
-.PHONY: run test venv bundle test-bundle test-int8-bundle test-models service-jar clean bench-bundle bench serving-overhead load-test
+.PHONY: run test venv bundle test-bundle test-int8-bundle test-models service-jar clean bench-bundle bench serving-overhead \
+        load-test load-test-ab
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -91,6 +99,20 @@ bench-bundle: $(BENCH_BUNDLE)/manifest.json
 load-test: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/with-service.sh --reuse $(BUILD)/bundles \
 	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(RUN_BUNDLE)) $(LOAD_ARGS)
+
+# The two-arm A/B load test: a service of its own (ports 8080/8081 free) serving AB_BUNDLE and its int8 copy under
+# AB_EXPERIMENT; Gatling fails a response that carries no arm, then ab_arm_metrics.py prints the service's per-arm
+# request counts and latency percentiles and fails if an arm got no request. Settings: LOAD_ARGS as for load-test.
+load-test-ab: $(AB_BUNDLE)/manifest.json $(SERVICE_JAR)
+	rm -rf $(AB_REPOSITORY) && mkdir -p $(AB_REPOSITORY)
+	cp -r $(AB_BUNDLE) $(AB_REPOSITORY)/stem-net
+	$(PYTHON) -m stemnet quantize --bundle $(AB_BUNDLE) --test $(AB_TEST) --out $(AB_REPOSITORY)/stem-net-int8 \
+	    --model-name stem-net-int8
+	SERVICE_OPTS="--stem.experiments.config=$(abspath $(AB_EXPERIMENT)) $${SERVICE_OPTS:-}" \
+	scripts/with-service.sh $(AB_REPOSITORY) bash -c '\
+	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(AB_BUNDLE)) \
+	        -Dstem.experiment=$(abspath $(AB_EXPERIMENT)) $(LOAD_ARGS); status=$$?; \
+	    $(PYTHON) scripts/perf/ab_arm_metrics.py --experiment $(AB_EXPERIMENT) || status=1; exit $$status'
 
 # The classpath goes in an @argfile: ONNX Runtime 1.29's native start-up crashes (SIGSEGV) when the JVM's
 # command line is long (~12 kB of -cp), and JMH forks get theirs as a jar (jmh.separateClasspathJAR).

@@ -1,0 +1,92 @@
+"""Per-arm figures of an A/B load test, read from the service's Prometheus page after the run.
+
+    python scripts/perf/ab_arm_metrics.py --experiment load-test/experiments/fp32-vs-int8.yaml \
+        [--prometheus http://localhost:8081/actuator/prometheus]
+
+Prints, for every arm of the experiment's model layer, the requests the service counted
+(`stem_experiment_requests_seconds_count`, by outcome) and the p50/p95/p99 of their service-side latency,
+estimated from the histogram's buckets the way Prometheus' histogram_quantile does (linear within a bucket).
+Exits 1 when an arm of the file got no successful request: the per-arm metrics were not exercised.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import urllib.request
+from collections import defaultdict
+
+import yaml
+
+SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def model_layer(experiment_file: str) -> tuple[str, list[str]]:
+    with open(experiment_file, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    for layer in config["layers"]:
+        if any("model" in arm for arm in layer["arms"]):
+            return layer["name"], [arm["name"] for arm in layer["arms"]]
+    raise SystemExit(f"{experiment_file}: no layer names models")
+
+
+def samples(text: str, name: str):
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match and match["name"] == name:
+            yield dict(LABEL.findall(match["labels"])), float(match["value"])
+
+
+def quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """histogram_quantile over cumulative (upper bound, count) pairs sorted by bound."""
+    total = buckets[-1][1]
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = bound, count
+    return lower
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--experiment", required=True)
+    parser.add_argument("--prometheus", default="http://localhost:8081/actuator/prometheus")
+    args = parser.parse_args()
+    layer, arms = model_layer(args.experiment)
+    with urllib.request.urlopen(args.prometheus, timeout=10) as response:
+        text = response.read().decode("utf-8")
+
+    counts: dict[str, dict[str, float]] = defaultdict(dict)
+    for labels, value in samples(text, "stem_experiment_requests_seconds_count"):
+        if labels.get("layer") == layer:
+            counts[labels["arm"]][labels["outcome"]] = value
+    buckets: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for labels, value in samples(text, "stem_experiment_requests_seconds_bucket"):
+        if labels.get("layer") == layer and labels.get("outcome") == "ok":
+            buckets[labels["arm"]].append((float(labels["le"]), value))
+
+    print(f"per-arm service metrics, layer {layer!r} ({args.prometheus}):")
+    print("| arm | requests (by outcome) | p50 | p95 | p99 |")
+    print("|---|---|---|---|---|")
+    missing = []
+    for arm in arms:
+        outcomes = counts.get(arm, {})
+        ordered = sorted(buckets.get(arm, []))
+        if not outcomes.get("ok"):
+            missing.append(arm)
+        percentiles = [f"{1000 * quantile(q, ordered):.1f} ms" if ordered and ordered[-1][1] else "-" for q in QUANTILES]
+        by_outcome = ", ".join(f"{o} {int(c)}" for o, c in sorted(outcomes.items())) or "none"
+        print(f"| {arm} | {by_outcome} | " + " | ".join(percentiles) + " |")
+    if missing:
+        print(f"error: arm(s) {missing} of layer {layer!r} got no successful request", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
