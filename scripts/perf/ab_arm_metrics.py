@@ -4,8 +4,10 @@
         [--prometheus http://localhost:8081/actuator/prometheus]
 
 Prints, for every arm of the experiment's model layer, the requests the service counted
-(`stem_experiment_requests_seconds_count`, by outcome) and the p50/p95/p99 of their service-side latency,
-estimated from the histogram's buckets the way Prometheus' histogram_quantile does (linear within a bucket).
+(`stem_experiment_requests_seconds_count`, by outcome), the p50/p95/p99 of their service-side latency,
+estimated from the histogram's buckets the way Prometheus' histogram_quantile does (linear within a bucket),
+and the arm model's ONNX Runtime time per request (`stem_stage_seconds{stage="run"}`: mean and p50), the part
+of the latency the model's precision changes.
 Exits 1 when an arm of the file got no successful request: the per-arm metrics were not exercised.
 """
 from __future__ import annotations
@@ -23,12 +25,13 @@ LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 QUANTILES = (0.5, 0.95, 0.99)
 
 
-def model_layer(experiment_file: str) -> tuple[str, list[str]]:
+def model_layer(experiment_file: str) -> tuple[str, dict[str, str]]:
+    """The model layer's name and its arms' models."""
     with open(experiment_file, encoding="utf-8") as f:
         config = yaml.safe_load(f)
     for layer in config["layers"]:
         if any("model" in arm for arm in layer["arms"]):
-            return layer["name"], [arm["name"] for arm in layer["arms"]]
+            return layer["name"], {arm["name"]: arm.get("model") for arm in layer["arms"]}
     raise SystemExit(f"{experiment_file}: no layer names models")
 
 
@@ -69,19 +72,33 @@ def main() -> int:
     for labels, value in samples(text, "stem_experiment_requests_seconds_bucket"):
         if labels.get("layer") == layer and labels.get("outcome") == "ok":
             buckets[labels["arm"]].append((float(labels["le"]), value))
+    run: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    run_buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    for suffix in ("sum", "count"):
+        for labels, value in samples(text, f"stem_stage_seconds_{suffix}"):
+            if labels.get("stage") == "run":
+                run[labels["model"]][suffix] += value
+    for labels, value in samples(text, "stem_stage_seconds_bucket"):
+        if labels.get("stage") == "run":
+            run_buckets[labels["model"]][float(labels["le"])] += value
 
     print(f"per-arm service metrics, layer {layer!r} ({args.prometheus}):")
-    print("| arm | requests (by outcome) | p50 | p95 | p99 |")
-    print("|---|---|---|---|---|")
+    print("| arm | model | requests (by outcome) | p50 | p95 | p99 | ONNX run mean / p50 |")
+    print("|---|---|---|---|---|---|---|")
     missing = []
-    for arm in arms:
+    for arm, model in arms.items():
         outcomes = counts.get(arm, {})
         ordered = sorted(buckets.get(arm, []))
         if not outcomes.get("ok"):
             missing.append(arm)
         percentiles = [f"{1000 * quantile(q, ordered):.1f} ms" if ordered and ordered[-1][1] else "-" for q in QUANTILES]
         by_outcome = ", ".join(f"{o} {int(c)}" for o, c in sorted(outcomes.items())) or "none"
-        print(f"| {arm} | {by_outcome} | " + " | ".join(percentiles) + " |")
+        stage, stage_buckets = run.get(model, {}), sorted(run_buckets.get(model, {}).items())
+        run_text = "-"
+        if stage.get("count"):
+            run_text = (f"{1000 * stage['sum'] / stage['count']:.2f} / "
+                        f"{1000 * quantile(0.5, stage_buckets):.2f} ms")
+        print(f"| {arm} | {model} | {by_outcome} | " + " | ".join(percentiles) + f" | {run_text} |")
     if missing:
         print(f"error: arm(s) {missing} of layer {layer!r} got no successful request", file=sys.stderr)
         return 1
