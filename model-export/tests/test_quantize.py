@@ -124,3 +124,26 @@ def test_an_existing_fp32_bundle_is_quantized_into_a_new_version(bundle_dir, tra
     assert (out / "tables").is_dir() and sorted(manifest["files"]) == sorted(_manifest(bundle_dir)["files"])
     with pytest.raises(ConfigError, match="quantize an FP32 bundle"):
         quantize_existing(out, tmp_path / "twice", trained.test_frame, QuantizationSettings(0.5, 1e-4))
+
+
+def test_cli_quantize_refusal_is_one_line_and_status_2(bundle_dir, trained, tmp_path, monkeypatch, capsys):
+    from stemnet.cli import main
+
+    real_predict = quantize.predict
+    monkeypatch.setattr(
+        quantize, "predict",
+        lambda model_file, inputs, batch=quantize.EVAL_BATCH: (
+            1 - real_predict(model_file, inputs, batch) if "int8" in Path(model_file).name
+            else real_predict(model_file, inputs, batch)
+        ),
+    )
+    test_split = tmp_path / "test.parquet"
+    trained.test_frame.to_parquet(test_split)
+    out = tmp_path / "int8"
+
+    status = main(["quantize", "--bundle", str(bundle_dir), "--test", str(test_split), "--out", str(out)])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert error.startswith("error: int8 quantization costs") and "no bundle written" in error
+    assert "Traceback" not in error and not out.exists()
