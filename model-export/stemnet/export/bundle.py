@@ -12,7 +12,6 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-
 from typing import Optional
 
 import numpy as np
@@ -85,10 +84,8 @@ def quantize_existing(source: Path, out_dir: Path, test_frame: pd.DataFrame, set
         manifest["model"]["version"] = _new_version()
         if model_name:
             manifest["model"]["name"] = model_name
-        manifest["quantization"] = quantize_bundle(staging, manifest, test_frame, settings)
-        manifest["onnx"]["precision"] = PRECISION_INT8
-        manifest["parityTolerance"] = settings.parity_tolerance
         manifest.pop("files", None)
+        _ship_int8(staging, manifest, test_frame, settings)
         write_manifest(staging, manifest)
         _move_into_place(staging, out_dir)
     finally:
@@ -130,10 +127,15 @@ def _write_contents(root: Path, result: TrainingResult, config: Config) -> None:
     manifest = _manifest(result, config, signature)
     if config.export.quantization == PRECISION_INT8:
         settings = QuantizationSettings(config.export.max_auc_drop, config.export.int8_parity_tolerance)
-        manifest["quantization"] = quantize_bundle(root, manifest, result.test_frame, settings)
-        manifest["onnx"]["precision"] = PRECISION_INT8
-        manifest["parityTolerance"] = settings.parity_tolerance
+        _ship_int8(root, manifest, result.test_frame, settings)
     write_manifest(root, manifest)
+
+
+def _ship_int8(root: Path, manifest: dict, test_frame: pd.DataFrame, settings: QuantizationSettings) -> None:
+    """Replaces the FP32 graph and fixtures in `root` by int8 ones and says so in `manifest` (checksums aside)."""
+    manifest["quantization"] = quantize_bundle(root, manifest, test_frame, settings)
+    manifest["onnx"]["precision"] = PRECISION_INT8
+    manifest["parityTolerance"] = settings.parity_tolerance
 
 
 def write_manifest(root: Path, manifest: dict) -> None:
