@@ -28,6 +28,12 @@ TEST_INT8_BUNDLE := $(BUILD)/test-int8-bundle
 ARCHITECTURES := single_task shared_bottom omoe mmoe ple me_mmoe me_ple stem_net stem_net_user_side \
                  stem_net_item_side esmm aitm
 TEST_MODELS  := $(BUILD)/test-models
+# The end-to-end A/B replay's two arms: STEM-Net and MMoE trained on the same synthetic data, a setting where
+# STEM-Net's offline lead is wide enough for the replay to confirm (the config says why).
+AB_CONFIG    := model-export/configs/ab.yaml
+AB_DATA      := $(BUILD)/data/ab
+AB_MODELS    := $(BUILD)/ab-models
+AB_ARMS      := stem_net mmoe
 
 # Performance (docs/performance.md): a paper-sized STEM-Net (experts 512-512-512) trained briefly, for speed only.
 BENCH_CONFIG := model-export/configs/bench-paper.yaml
@@ -43,24 +49,26 @@ AB_TEST       ?= $(RUN_DATA)/test.parquet
 AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
 AB_REPOSITORY := $(BUILD)/ab-bundles
 
-.PHONY: run test venv bundle test-bundle test-int8-bundle test-models service-jar clean bench-bundle bench serving-overhead \
-        load-test load-test-ab
+.PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
+        serving-overhead load-test load-test-ab
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
-test: $(TEST_BUNDLE)/manifest.json $(TEST_INT8_BUNDLE)/manifest.json test-models
+test: $(TEST_BUNDLE)/manifest.json $(TEST_INT8_BUNDLE)/manifest.json test-models ab-models
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
 	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS)) \
 	    -Dstem.test.int8-bundle-dir=$(abspath $(TEST_INT8_BUNDLE))
-	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(TEST_MODELS)) --data $(TEST_DATA) --jar $(SERVICE_JAR)
+	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(AB_MODELS)) --data $(AB_DATA) --jar $(SERVICE_JAR) \
+	    --require-advantage
 
 venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
 test-bundle: $(TEST_BUNDLE)/manifest.json
 test-int8-bundle: $(TEST_INT8_BUNDLE)/manifest.json
 test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json)
+ab-models: $(foreach a,$(AB_ARMS),$(AB_MODELS)/$(a)/manifest.json)
 service-jar: $(SERVICE_JAR)
 
 $(VENV)/.installed: model-export/pyproject.toml
@@ -87,6 +95,14 @@ $(TEST_INT8_BUNDLE)/manifest.json: $(TEST_BUNDLE)/manifest.json
 # The tiny test data (made with the test bundle) trained once per architecture.
 $(TEST_MODELS)/%/manifest.json: $(TEST_BUNDLE)/manifest.json
 	$(PYTHON) -m stemnet train --config $(TEST_CONFIG) --data $(TEST_DATA) --bundle-out $(TEST_MODELS)/$* \
+	    --architecture $* --model-name $*
+
+# schema.yaml is the last file `generate` writes.
+$(AB_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)
+	$(PYTHON) -m stemnet generate --config $(AB_CONFIG) --out $(AB_DATA)
+
+$(AB_MODELS)/%/manifest.json: $(AB_DATA)/schema.yaml
+	$(PYTHON) -m stemnet train --config $(AB_CONFIG) --data $(AB_DATA) --bundle-out $(AB_MODELS)/$* \
 	    --architecture $* --model-name $*
 
 $(BENCH_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
