@@ -1,6 +1,10 @@
 package dev.stemnet.service.scoring;
 
 import dev.stemnet.service.api.ScoreResponse;
+import dev.stemnet.service.metrics.ModelMeters;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.stemnet.service.scoring.ScoreRequest.Candidate;
 import jakarta.validation.Valid;
 import jakarta.validation.Validation;
@@ -53,6 +57,7 @@ public class HttpLayerBenchmark {
     public record CascadingCandidate(@NotBlank String itemId, Map<String, String> features) {}
 
     private BenchFixture fixture;
+    private final DistributionSummary[] scoreSummaries = new DistributionSummary[3];
     private final JsonMapper defaultWriter = JsonMapper.builder().build();
     // As the service's JsonConfiguration sets it up.
     private final JsonMapper fastWriter = JsonMapper.builder().enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
@@ -84,6 +89,16 @@ public class HttpLayerBenchmark {
                 probabilities[b][t] = scored.get(b).scores().get(tasks[t]).floatValue();
             }
         }
+        registerScoreSummaries();
+    }
+
+    /** As ModelMeters registers stem.task.score, on the registry the service publishes. */
+    private void registerScoreSummaries() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        for (int t = 0; t < scoreSummaries.length; t++) {
+            scoreSummaries[t] = DistributionSummary.builder("stem.task.score").tag("task", tasks[t])
+                    .serviceLevelObjectives(ModelMeters.scoreBuckets()).register(registry);
+        }
     }
 
     @TearDown(Level.Trial)
@@ -104,6 +119,16 @@ public class HttpLayerBenchmark {
     @Benchmark
     public Set<?> validate() {
         return validator.validate(fixture.request);
+    }
+
+    /** The 600 observations of stem.task.score a 200-candidate request makes (ModelMeters.recordScored). */
+    @Benchmark
+    public void recordScoreMetrics() {
+        for (float[] row : probabilities) {
+            for (int t = 0; t < scoreSummaries.length; t++) {
+                scoreSummaries[t].record(row[t]);
+            }
+        }
     }
 
     /** Results as the scorer built them before (a map and boxed doubles per candidate), written with Double.toString. */
