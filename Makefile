@@ -21,10 +21,19 @@ RUN_BUNDLE   := $(BUILD)/bundles/stem-net
 TEST_CONFIG  := model-export/configs/tiny.yaml
 TEST_DATA    := $(BUILD)/data/tiny
 TEST_BUNDLE  := $(BUILD)/test-bundle
+# The test bundle quantized to int8 (`python -m stemnet quantize`, seconds), served by the int8 contract test. The
+# tiny test split has few positives, so its AUC bound is looser than the trainer's default.
+TEST_INT8_BUNDLE := $(BUILD)/test-int8-bundle
 # One tiny bundle per trainer architecture, served under the architecture's name by the architectures contract test.
 ARCHITECTURES := single_task shared_bottom omoe mmoe ple me_mmoe me_ple stem_net stem_net_user_side \
                  stem_net_item_side esmm aitm
 TEST_MODELS  := $(BUILD)/test-models
+# The end-to-end A/B replay's two arms: STEM-Net and MMoE trained on the same synthetic data, a setting where
+# STEM-Net's offline lead is wide enough for the replay to confirm (the config says why).
+AB_CONFIG    := model-export/configs/ab.yaml
+AB_DATA      := $(BUILD)/data/ab
+AB_MODELS    := $(BUILD)/ab-models
+AB_ARMS      := stem_net mmoe
 
 # Performance (docs/performance.md): a paper-sized STEM-Net (experts 512-512-512) trained briefly, for speed only.
 BENCH_CONFIG := model-export/configs/bench-paper.yaml
@@ -32,22 +41,34 @@ BENCH_DATA   := $(BUILD)/data/bench-paper
 BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
 JMH_ARGS     ?= -prof gc
 LOAD_ARGS    ?=
+# The two-arm A/B load test: AB_BUNDLE (FP32) as stem-net against its int8 quantization as stem-net-int8, split
+# 50/50 by user (AB_EXPERIMENT), in a model repository of their own. AB_TEST: the test split AB_BUNDLE was trained
+# on, for the int8 accuracy check (e.g. AB_BUNDLE=build/bench-bundles/stem-net AB_TEST=build/data/bench-paper/test.parquet).
+AB_BUNDLE     ?= $(RUN_BUNDLE)
+AB_TEST       ?= $(RUN_DATA)/test.parquet
+AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
+AB_REPOSITORY := $(BUILD)/ab-bundles
 
-.PHONY: run test venv bundle test-bundle test-models service-jar clean bench-bundle bench serving-overhead load-test
+.PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
+        serving-overhead load-test load-test-ab
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
-test: $(TEST_BUNDLE)/manifest.json test-models
+test: $(TEST_BUNDLE)/manifest.json $(TEST_INT8_BUNDLE)/manifest.json test-models ab-models
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
-	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS))
-	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(TEST_MODELS)) --data $(TEST_DATA) --jar $(SERVICE_JAR)
+	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS)) \
+	    -Dstem.test.int8-bundle-dir=$(abspath $(TEST_INT8_BUNDLE))
+	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(AB_MODELS)) --data $(AB_DATA) --jar $(SERVICE_JAR) \
+	    --require-advantage
 
 venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
 test-bundle: $(TEST_BUNDLE)/manifest.json
+test-int8-bundle: $(TEST_INT8_BUNDLE)/manifest.json
 test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json)
+ab-models: $(foreach a,$(AB_ARMS),$(AB_MODELS)/$(a)/manifest.json)
 service-jar: $(SERVICE_JAR)
 
 $(VENV)/.installed: model-export/pyproject.toml
@@ -67,9 +88,21 @@ $(RUN_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 $(TEST_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(call train_bundle,$(TEST_CONFIG),$(TEST_DATA),$(TEST_BUNDLE))
 
+$(TEST_INT8_BUNDLE)/manifest.json: $(TEST_BUNDLE)/manifest.json
+	$(PYTHON) -m stemnet quantize --bundle $(TEST_BUNDLE) --test $(TEST_DATA)/test.parquet --out $(TEST_INT8_BUNDLE) \
+	    --model-name stem-net-int8 --max-auc-drop 0.01
+
 # The tiny test data (made with the test bundle) trained once per architecture.
 $(TEST_MODELS)/%/manifest.json: $(TEST_BUNDLE)/manifest.json
 	$(PYTHON) -m stemnet train --config $(TEST_CONFIG) --data $(TEST_DATA) --bundle-out $(TEST_MODELS)/$* \
+	    --architecture $* --model-name $*
+
+# schema.yaml is the last file `generate` writes.
+$(AB_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)
+	$(PYTHON) -m stemnet generate --config $(AB_CONFIG) --out $(AB_DATA)
+
+$(AB_MODELS)/%/manifest.json: $(AB_DATA)/schema.yaml
+	$(PYTHON) -m stemnet train --config $(AB_CONFIG) --data $(AB_DATA) --bundle-out $(AB_MODELS)/$* \
 	    --architecture $* --model-name $*
 
 $(BENCH_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
@@ -82,6 +115,20 @@ bench-bundle: $(BENCH_BUNDLE)/manifest.json
 load-test: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/with-service.sh --reuse $(BUILD)/bundles \
 	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(RUN_BUNDLE)) $(LOAD_ARGS)
+
+# The two-arm A/B load test: a service of its own (ports 8080/8081 free) serving AB_BUNDLE and its int8 copy under
+# AB_EXPERIMENT; Gatling fails a response that carries no arm, then ab_arm_metrics.py prints the service's per-arm
+# request counts and latency percentiles and fails if an arm got no request. Settings: LOAD_ARGS as for load-test.
+load-test-ab: $(AB_BUNDLE)/manifest.json $(SERVICE_JAR)
+	rm -rf $(AB_REPOSITORY) && mkdir -p $(AB_REPOSITORY)
+	cp -r $(AB_BUNDLE) $(AB_REPOSITORY)/stem-net
+	$(PYTHON) -m stemnet quantize --bundle $(AB_BUNDLE) --test $(AB_TEST) --out $(AB_REPOSITORY)/stem-net-int8 \
+	    --model-name stem-net-int8
+	SERVICE_OPTS="--stem.experiments.config=$(abspath $(AB_EXPERIMENT)) $${SERVICE_OPTS:-}" \
+	scripts/with-service.sh $(AB_REPOSITORY) bash -c '\
+	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(AB_BUNDLE)) \
+	        -Dstem.experiment=$(abspath $(AB_EXPERIMENT)) $(LOAD_ARGS); status=$$?; \
+	    $(PYTHON) scripts/perf/ab_arm_metrics.py --experiment $(AB_EXPERIMENT) || status=1; exit $$status'
 
 # The classpath goes in an @argfile: ONNX Runtime 1.29's native start-up crashes (SIGSEGV) when the JVM's
 # command line is long (~12 kB of -cp), and JMH forks get theirs as a jar (jmh.separateClasspathJAR).

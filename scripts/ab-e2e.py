@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end A/B test: the service splits the synthetic test set's users 50/50 between the stem_net and mmoe
 bundles, logs exposures, and `python -m stemnet ab-report` must find both arms with traffic, no sample-ratio
-mismatch, and each arm reproducing its bundle's offline test AUC.
+mismatch, each arm reproducing its bundle's offline test AUC, and the arms ranked as offline evaluation ranks them
+wherever the replay can resolve the offline gap.
 
-  scripts/ab-e2e.py --models build/test-models --data build/data/tiny [--jar ...] [--work build/ab-e2e]
+  scripts/ab-e2e.py --models build/ab-models --data build/data/ab --require-advantage [--jar ...] [--work ...]
 
 --models holds the `stem_net` and `mmoe` bundles (model names = directory names), --data the Parquet splits they
-were trained on (`test.parquet` is replayed). Run with the trainer's Python (pandas, pyarrow); exits non-zero
-with a message naming the failed check.
+were trained on (`test.parquet` is replayed, all of it). --require-advantage fails the run unless STEM-Net's
+offline mean-AUC lead is one the replay resolves and the online difference's 95% interval lies above 0 (`make test`
+runs it on the configs/ab.yaml bundles, made for that). Run with the trainer's Python (pandas, pyarrow); exits
+non-zero with a message naming the failed check.
 """
 from __future__ import annotations
 
@@ -52,6 +55,8 @@ def main() -> int:
     parser.add_argument("--jar", type=Path, default=REPO / "service/target/stem-net-service.jar")
     parser.add_argument("--work", type=Path, default=REPO / "build/ab-e2e", help="emptied, then filled with the run")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--require-advantage", action="store_true",
+                        help="fail unless stem_net's offline mean-AUC lead over mmoe is resolved and confirmed online")
     args = parser.parse_args()
     started = time.monotonic()
     try:
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
          "--labels", str(work / "labels.parquet"), "--experiment", str(work / "experiments.yaml"),
          "--bootstrap", str(args.bootstrap), "--out", str(report_dir)],
         check=True, env={**os.environ, "PYTHONPATH": str(REPO / "model-export")})
-    check(json.loads((report_dir / "report.json").read_text()), manifests, len(labels))
+    check(json.loads((report_dir / "report.json").read_text()), manifests, len(labels), args.require_advantage)
 
 
 def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.DataFrame]:
@@ -170,7 +175,7 @@ def replay(port: int, requests: list[dict]) -> None:
             raise CheckFailed(f"POST /v1/score {request['requestId']}: {response.status} {body[:300]!r}")
 
 
-def check(report: dict, manifests: dict[str, dict], impressions: int) -> None:
+def check(report: dict, manifests: dict[str, dict], impressions: int, require_advantage: bool) -> None:
     arms, srm = report["arms"], report["srm"]
     if set(arms) != set(ARMS) or any(arms[arm]["requests"] == 0 for arm in ARMS):
         raise CheckFailed(f"both arms need traffic, got {({arm: a['requests'] for arm, a in arms.items()})}")
@@ -191,20 +196,38 @@ def check(report: dict, manifests: dict[str, dict], impressions: int) -> None:
             if verdict != "ok":
                 raise CheckFailed(f"arm {arm}: {task} offline AUC {offline:.4f} is outside the online CI "
                                   f"[{low:.4f}, {high:.4f}]")
-    # The arms' ranking must agree with the offline ranking when the test has the power to see it: only when the
-    # offline gap is wider than half the online difference's interval is its sign a claim the data can back.
-    offline_gap = (mean_test_auc(manifests["stem_net"]) - mean_test_auc(manifests["mmoe"]))
-    online = report["differences"]["stem - mmoe"]["mean_auc"]
-    half_width = (online["ci95"][1] - online["ci95"][0]) / 2
-    print(f"ab-e2e: mean AUC stem - mmoe: offline {offline_gap:+.4f}, online {online['value']:+.4f} "
-          f"[{online['ci95'][0]:+.4f}, {online['ci95'][1]:+.4f}]")
-    if abs(offline_gap) > half_width:
-        if (offline_gap > 0) != (online["value"] > 0):
-            raise CheckFailed(f"online mean-AUC difference {online['value']:+.4f} disagrees in sign with the "
-                              f"offline one {offline_gap:+.4f}")
-    else:
-        print(f"ab-e2e: offline gap {abs(offline_gap):.4f} is within the online interval's half-width "
-              f"{half_width:.4f}: no ranking claim at this size; checked per-arm reproduction instead")
+    # The arms' ranking must agree with the offline ranking wherever the test has the power to see it: when the
+    # offline gap is wider than half the online difference's interval, the interval must exclude 0 on its side.
+    # Narrower gaps are no claim the data can back, and are only printed.
+    differences = report["differences"]["stem - mmoe"]
+    offline_gaps = {f"{task}.auc": test_auc(manifests["stem_net"], task) - test_auc(manifests["mmoe"], task)
+                    for task in report["tasks"]}
+    offline_gaps["mean_auc"] = mean_test_auc(manifests["stem_net"]) - mean_test_auc(manifests["mmoe"])
+    resolved = {}
+    for metric, offline_gap in offline_gaps.items():
+        online = differences[metric]
+        low, high = online["ci95"]
+        half_width = (high - low) / 2
+        resolved[metric] = abs(offline_gap) > half_width
+        if not resolved[metric]:
+            verdict = f"not resolved (offline gap within the interval's half-width {half_width:.4f})"
+        elif (low > 0) if offline_gap > 0 else (high < 0):
+            verdict = "agrees"
+        else:
+            verdict = "DISAGREES"
+        print(f"ab-e2e: {metric} stem - mmoe: offline {offline_gap:+.4f}, online {online['value']:+.4f} "
+              f"[{low:+.4f}, {high:+.4f}] {verdict}")
+        if verdict == "DISAGREES":
+            raise CheckFailed(f"{metric}: offline stem - mmoe {offline_gap:+.4f} is wider than the online interval's "
+                              f"half-width, but the online interval [{low:+.4f}, {high:+.4f}] does not exclude 0 on "
+                              "its side")
+    if require_advantage and not (offline_gaps["mean_auc"] > 0 and resolved["mean_auc"]):
+        raise CheckFailed(f"--require-advantage: offline mean-AUC stem - mmoe {offline_gaps['mean_auc']:+.4f} is not a "
+                          "lead this replay resolves; the data or models no longer show STEM-Net's advantage")
+
+
+def test_auc(manifest: dict, task: str) -> float:
+    return manifest["metrics"]["test"][task]["auc"]
 
 
 def mean_test_auc(manifest: dict) -> float:

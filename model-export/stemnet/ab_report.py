@@ -2,8 +2,9 @@
 
 Exposure records are the JSON lines the service writes (service/README.md, "Exposure log"); labels are a Parquet
 or CSV file with `requestId`, `itemId` and one 0/1 column per task. Confidence intervals are percentile bootstrap
-intervals that resample *requests* (a request's impressions share a user and a moment, so they are not independent),
-each arm independently (arms are disjoint sets of users).
+intervals that resample *units* (`unitId`, the user the experiment assigned), each arm independently: arms are
+disjoint sets of users and a user's impressions share the user's tastes, so resampling requests or impressions
+would count one user's many requests as independent evidence and give intervals too narrow.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ LABEL_KEYS = ("requestId", "itemId")
 class Impressions:
     """One row per labelled impression, with the arm that scored it and the request it belongs to."""
 
-    frame: pd.DataFrame  # columns: requestId, itemId, arm, score_<task>, label_<task>
+    frame: pd.DataFrame  # columns: requestId, itemId, unitId, arm, score_<task>, label_<task>
     tasks: list[str]
     dropped_forced_requests: int
     dropped_unassigned_requests: int
@@ -49,6 +50,7 @@ def load_exposures(directory: Path) -> tuple[pd.DataFrame, int, int]:
                 try:
                     record = json.loads(line)
                     assignments, items, request_id = record["assignments"], record["items"], record["requestId"]
+                    unit = record["unitId"]
                 except (json.JSONDecodeError, KeyError, TypeError) as error:
                     raise DataError(f"{file}:{number}: not an exposure record ({error})") from error
                 if any(assignment.get("forced") for assignment in assignments):
@@ -61,7 +63,7 @@ def load_exposures(directory: Path) -> tuple[pd.DataFrame, int, int]:
                     continue
                 arm = model_layer[0]["arm"]
                 for item in items:
-                    rows.append({"requestId": request_id, "itemId": item["itemId"], "arm": arm,
+                    rows.append({"requestId": request_id, "itemId": item["itemId"], "unitId": unit, "arm": arm,
                                  **{f"score_{task}": score for task, score in item["scores"].items()}})
     if not rows:
         raise DataError(f"{directory}: no exposure of the model layer left after dropping {forced} forced and "
@@ -104,7 +106,7 @@ def join(exposures_dir: Path, labels_path: Path) -> Impressions:
 
 
 # ---- metrics on bootstrap weights -------------------------------------------------------------------------------
-# A bootstrap draw resamples requests with replacement; an impression then counts as often as its request was drawn.
+# A bootstrap draw resamples units with replacement; an impression then counts as often as its unit was drawn.
 # Every metric below takes a (draws, impressions) weight matrix, so the observed value is the draw of all ones.
 
 
@@ -137,11 +139,11 @@ def weighted_calibration(labels: np.ndarray, scores: np.ndarray, weights: np.nda
 METRICS = {"auc": weighted_auc, "logloss": weighted_logloss, "calibration": weighted_calibration}
 
 
-def bootstrap_weights(request_codes: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Row 0: every impression once (the observed value); rows 1..draws: resampled requests."""
-    requests = int(request_codes.max()) + 1
-    counts = np.stack([np.bincount(rng.integers(0, requests, requests), minlength=requests) for _ in range(draws)])
-    return np.vstack([np.ones(len(request_codes)), counts[:, request_codes]]).astype(np.float64)
+def bootstrap_weights(unit_codes: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Row 0: every impression once (the observed value); rows 1..draws: resampled units."""
+    units = int(unit_codes.max()) + 1
+    counts = np.stack([np.bincount(rng.integers(0, units, units), minlength=units) for _ in range(draws)])
+    return np.vstack([np.ones(len(unit_codes)), counts[:, unit_codes]]).astype(np.float64)
 
 
 def interval(values: np.ndarray) -> list[float]:
@@ -154,8 +156,7 @@ def interval(values: np.ndarray) -> list[float]:
 
 def arm_draws(frame: pd.DataFrame, tasks: list[str], draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Metric name ('follow.auc', ..., 'mean_auc') to its values: [observed, draw 1, ..., draw n]."""
-    request_codes = pd.factorize(frame["requestId"])[0]
-    weights = bootstrap_weights(request_codes, draws, rng)
+    weights = bootstrap_weights(pd.factorize(frame["unitId"])[0], draws, rng)
     values = {}
     for task in tasks:
         labels = frame[f"label_{task}"].to_numpy(np.float64)
@@ -287,7 +288,8 @@ def ab_report(exposures_dir: Path, labels_path: Path, shares: dict[str, float] |
     for arm in arms:
         rows = frame[frame["arm"] == arm]
         request_counts[arm] = int(rows["requestId"].nunique())
-        report["arms"][arm] = {"requests": request_counts[arm], "impressions": len(rows),
+        report["arms"][arm] = {"requests": request_counts[arm], "units": int(rows["unitId"].nunique()),
+                               "impressions": len(rows),
                                "metrics": {name: summary(values) for name, values in per_arm_draws[arm].items()}}
     # Differences: every later arm minus the first (sorted by name); draws are independent across arms.
     baseline = arms[0]
@@ -310,6 +312,7 @@ def format_report(report: dict[str, object]) -> str:
     arms, differences = report["arms"], report["differences"]
     columns = [*arms, *differences]
     rows = [["requests", *(str(arms[arm]["requests"]) for arm in arms), *([""] * len(differences))],
+            ["units", *(str(arms[arm]["units"]) for arm in arms), *([""] * len(differences))],
             ["impressions", *(str(arms[arm]["impressions"]) for arm in arms), *([""] * len(differences))]]
     for name in next(iter(arms.values()))["metrics"]:
         rows.append([name, *(cell(arms[arm]["metrics"][name]) for arm in arms),
@@ -318,7 +321,7 @@ def format_report(report: dict[str, object]) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines.append("")
     lines.append(f"Values with {report['ci_level']:.0%} bootstrap intervals ({report['bootstrap']} resamples of "
-                 f"requests, seed {report['seed']}). Dropped: {report['dropped']}.")
+                 f"units, seed {report['seed']}). Dropped: {report['dropped']}.")
     srm = report["srm"]
     if srm:
         verdict = "MISMATCH" if srm["mismatch"] else "ok"

@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
-from stemnet.config import ConfigError, load_config
+from stemnet.config import ConfigError, ExportConfig, load_config
 from stemnet.data.schema import DataError
+
+
+class ExportRefused(Exception):
+    """A bundle the export checks refused to write (e.g. int8 quantization costing too much AUC)."""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (ConfigError, DataError) as error:
+    except (ConfigError, DataError, ExportRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
@@ -47,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.add_argument("--model-name", help="overrides export.model_name, the name the service serves it under")
+    train.add_argument(
+        "--quantization", choices=["fp32", "int8"],
+        help="overrides export.quantization: int8 ships the dynamically quantized graph, measured against FP32",
+    )
     train.add_argument("--checkpoint-dir", type=Path, help="save a checkpoint after every epoch here")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     train.set_defaults(run=_train)
@@ -85,6 +94,17 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     speed.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
     speed.set_defaults(run=_throughput)
+
+    quantize = commands.add_parser("quantize", help="write an int8 copy of an FP32 bundle, measured on the test split")
+    quantize.add_argument("--bundle", required=True, type=Path, help="an FP32 bundle")
+    quantize.add_argument("--test", required=True, type=Path, help="the test split (Parquet) the bundle was trained with")
+    quantize.add_argument("--out", required=True, type=Path, help="directory for the int8 bundle")
+    quantize.add_argument("--model-name", help="the int8 bundle's model name (default: the bundle's)")
+    quantize.add_argument("--max-auc-drop", type=float, default=ExportConfig.max_auc_drop,
+                          help="refuse when a task's test AUC drops by more (default %(default)s)")
+    quantize.add_argument("--parity-tolerance", type=float, default=ExportConfig.int8_parity_tolerance,
+                          help="the service's parity tolerance for the int8 fixtures (default %(default)s)")
+    quantize.set_defaults(run=_quantize)
 
     ab = commands.add_parser("ab-report", help="compare the arms of an A/B experiment: exposure log joined with labels")
     ab.add_argument("--exposures", required=True, type=Path, help="directory of the service's exposure *.jsonl files")
@@ -131,7 +151,8 @@ def _prepare(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     # Imported here so `generate` does not pay for importing torch and onnx.
-    from stemnet.export.bundle import write_bundle
+    from stemnet.export.bundle import check_export_settings, write_bundle
+    from stemnet.export.quantize import QuantizationRejected
     from stemnet.train import train
 
     config = load_config(
@@ -141,14 +162,55 @@ def _train(args: argparse.Namespace) -> None:
         train__device=args.device,
         model__architecture=args.architecture,
         export__model_name=args.model_name,
+        export__quantization=args.quantization,
     )
+    check_export_settings(config.export)
     started = time.perf_counter()
     result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
     trained = time.perf_counter()
-    write_bundle(args.bundle_out, result, config)
+    try:
+        write_bundle(args.bundle_out, result, config)
+    except QuantizationRejected as error:
+        raise ExportRefused(f"{error}; no bundle written to {args.bundle_out}") from error
+    manifest = json.loads((args.bundle_out / "manifest.json").read_text(encoding="utf-8"))
+    if "quantization" in manifest:
+        print(format_quantization(manifest["quantization"]))
     print(
         f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: {args.bundle_out}"
     )
+
+
+def _quantize(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from stemnet.export.bundle import check_export_settings, quantize_existing
+    from stemnet.export.quantize import QuantizationRejected, QuantizationSettings
+
+    check_export_settings(ExportConfig(quantization="int8", max_auc_drop=args.max_auc_drop,
+                                       int8_parity_tolerance=args.parity_tolerance))
+    started = time.perf_counter()
+    try:
+        manifest = quantize_existing(args.bundle, args.out, pd.read_parquet(args.test),
+                                     QuantizationSettings(args.max_auc_drop, args.parity_tolerance), args.model_name)
+    except QuantizationRejected as error:
+        raise ExportRefused(f"{error}; no bundle written to {args.out}") from error
+    print(format_quantization(manifest["quantization"]))
+    print(f"quantized in {time.perf_counter() - started:.1f}s: {args.out}")
+
+
+def format_quantization(report: dict) -> str:
+    test = report["test"]
+    lines = [f"int8 vs fp32 on {report['testRows']} test rows (batches of {report['evalBatch']}); "
+             f"max |int8 - fp32| probability {report['maxScoreDifference']:.5f}"]
+    for task, change in test["aucChange"].items():
+        lines.append(f"  {task:<11} auc {_num(test['fp32'][task]['auc'])} -> {_num(test['int8'][task]['auc'])} "
+                     f"({'n/a' if change is None else f'{change:+.5f}'})  logloss {_num(test['fp32'][task]['logloss'])} "
+                     f"-> {_num(test['int8'][task]['logloss'])}")
+    return "\n".join(lines)
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.5f}"
 
 
 def _ab_report(args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from stemnet.ab_report import (
-    ab_report, chi_square_sf, experiment_shares, sample_ratio_test, summary, weighted_auc,
+    ab_report, arm_draws, chi_square_sf, experiment_shares, sample_ratio_test, summary, weighted_auc,
 )
 from stemnet.cli import main
 from stemnet.data.schema import DataError
@@ -178,3 +178,19 @@ def test_undefined_draws_are_counted_and_left_out_of_the_interval():
     entry = summary(np.array([0.7, np.nan, 0.6, 0.8, np.nan]))
     assert entry["value"] == 0.7 and entry["undefined_draws"] == 2
     assert entry["ci95"][0] >= 0.6 and entry["ci95"][1] <= 0.8
+
+
+def test_intervals_resample_users_not_their_requests():
+    # Two users with 50 requests each: the model ranks every request of u0 perfectly and every request of u1
+    # backwards. Which user a draw repeats decides its AUC (1 or 0), so the interval must span nearly [0, 1];
+    # resampling the 100 requests as if independent would give a narrow interval around 0.5.
+    rows = []
+    for unit, positive_score, negative_score in (("u0", 0.9, 0.1), ("u1", 0.1, 0.9)):
+        for request in range(50):
+            request_id = f"{unit}-r{request}"
+            rows.append({"unitId": unit, "requestId": request_id, "label_follow": 1.0, "score_follow": positive_score})
+            rows.append({"unitId": unit, "requestId": request_id, "label_follow": 0.0, "score_follow": negative_score})
+    draws = arm_draws(pd.DataFrame(rows), ["follow"], 400, np.random.default_rng(0))
+    auc = summary(draws["follow.auc"])
+    assert auc["value"] == 0.5
+    assert auc["ci95"][0] < 0.1 and auc["ci95"][1] > 0.9, auc

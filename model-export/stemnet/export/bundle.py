@@ -12,13 +12,23 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
+import pandas as pd
 import torch
 
-from stemnet.config import Config
+from stemnet.config import Config, ConfigError, ExportConfig
 from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
 from stemnet.export.parity import build_requests, encode_requests, fixture_lines
+from stemnet.export.quantize import (
+    FP32_PARITY_TOLERANCE,
+    PRECISION_FP32,
+    PRECISION_INT8,
+    PRECISIONS,
+    QuantizationSettings,
+    quantize_bundle,
+)
 from stemnet.models.base import MultiTaskModel
 from stemnet.train import TrainingResult
 
@@ -26,9 +36,25 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.onnx"
 PARITY_FILE = "parity.jsonl"
+# The service refuses a looser parity tolerance: beyond it a wrongly exported graph could pass its warm-up.
+MAX_PARITY_TOLERANCE = 1e-3
+
+
+def check_export_settings(export: ExportConfig) -> None:
+    """Fails before training, not after it, on export settings that cannot be used."""
+    if export.quantization not in PRECISIONS:
+        raise ConfigError(f"export.quantization: expected one of {list(PRECISIONS)}, got {export.quantization!r}")
+    if not 0 <= export.max_auc_drop < 1:
+        raise ConfigError(f"export.max_auc_drop: expected a number in [0, 1), got {export.max_auc_drop}")
+    if not 0 < export.int8_parity_tolerance <= MAX_PARITY_TOLERANCE:
+        raise ConfigError(
+            f"export.int8_parity_tolerance: expected a number in (0, {MAX_PARITY_TOLERANCE}], got {export.int8_parity_tolerance}"
+        )
 
 
 def write_bundle(out_dir: Path, result: TrainingResult, config: Config) -> Path:
+    """Raises QuantizationRejected (nothing written) when export.quantization is int8 and costs too much AUC."""
+    check_export_settings(config.export)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -39,6 +65,43 @@ def write_bundle(out_dir: Path, result: TrainingResult, config: Config) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def quantize_existing(source: Path, out_dir: Path, test_frame: pd.DataFrame, settings: QuantizationSettings,
+                      model_name: Optional[str] = None) -> dict:
+    """Writes an int8 copy of the FP32 bundle `source` to `out_dir` (a new version); returns its manifest."""
+    source, out_dir = Path(source), Path(out_dir)
+    manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+    precision = manifest["onnx"].get("precision", PRECISION_FP32)
+    if precision != PRECISION_FP32:
+        raise ConfigError(f"{source}: the bundle's graph is {precision}; quantize an FP32 bundle")
+    _verify_checksums(source, manifest)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(0o755)
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
+        manifest["model"]["version"] = _new_version()
+        if model_name:
+            manifest["model"]["name"] = model_name
+        manifest.pop("files", None)
+        _ship_int8(staging, manifest, test_frame, settings)
+        write_manifest(staging, manifest)
+        _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _verify_checksums(root: Path, manifest: dict) -> None:
+    actual = _checksums(root)
+    if actual != manifest.get("files"):
+        differ = sorted(set(actual.items()) ^ set(manifest.get("files", {}).items()))
+        raise ConfigError(f"{root}: files do not match the manifest's checksums: {[name for name, _ in differ][:5]}")
+
+
+def _new_version() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> None:
@@ -61,7 +124,23 @@ def _write_contents(root: Path, result: TrainingResult, config: Config) -> None:
         model.embeddings.weight(spec).detach().cpu().numpy().astype("<f4").tofile(root / _table_file(spec.file_stem))
     signature = export_dense(model, root / MODEL_FILE, config.export.opset)
     _write_parity(root, result, config, signature)
-    manifest = _manifest(root, result, config, signature)
+    manifest = _manifest(result, config, signature)
+    if config.export.quantization == PRECISION_INT8:
+        settings = QuantizationSettings(config.export.max_auc_drop, config.export.int8_parity_tolerance)
+        _ship_int8(root, manifest, result.test_frame, settings)
+    write_manifest(root, manifest)
+
+
+def _ship_int8(root: Path, manifest: dict, test_frame: pd.DataFrame, settings: QuantizationSettings) -> None:
+    """Replaces the FP32 graph and fixtures in `root` by int8 ones and says so in `manifest` (checksums aside)."""
+    manifest["quantization"] = quantize_bundle(root, manifest, test_frame, settings)
+    manifest["onnx"]["precision"] = PRECISION_INT8
+    manifest["parityTolerance"] = settings.parity_tolerance
+
+
+def write_manifest(root: Path, manifest: dict) -> None:
+    """Writes manifest.json with the checksums of every other file as they are now."""
+    manifest["files"] = _checksums(root)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
@@ -87,14 +166,15 @@ def _score(model: MultiTaskModel, ids: torch.Tensor) -> tuple[list[np.ndarray], 
     return [t.cpu().numpy() for t in table_inputs.values()], probs.cpu().numpy()
 
 
-def _manifest(root: Path, result: TrainingResult, config: Config, signature: OnnxSignature) -> dict:
+def _manifest(result: TrainingResult, config: Config, signature: OnnxSignature) -> dict:
+    """Everything but the checksums, which write_manifest adds once the files are final."""
     model, schema = result.model, result.schema
     dim = model.embedding_dim
     return {
         "formatVersion": FORMAT_VERSION,
         "model": {
             "name": config.export.model_name,
-            "version": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+            "version": _new_version(),
             "architecture": config.model.architecture,
             "hyperparameters": _hyperparameters(config, result),
         },
@@ -125,9 +205,10 @@ def _manifest(root: Path, result: TrainingResult, config: Config, signature: Onn
                 for name, spec in zip(signature.input_names, model.table_specs)
             ],
             "outputs": [{"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", len(model.tasks)]}],
+            "precision": PRECISION_FP32,
         },
         "parityFixtures": PARITY_FILE,
-        "files": _checksums(root),
+        "parityTolerance": FP32_PARITY_TOLERANCE,
         "metrics": _json_safe(result.metrics),
     }
 

@@ -6,11 +6,13 @@ import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.listFeeder;
 import static io.gatling.javaapi.core.CoreDsl.rampUsersPerSec;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
+import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
 
 import io.gatling.javaapi.core.OpenInjectionStep;
 import io.gatling.javaapi.core.ScenarioBuilder;
+import io.gatling.javaapi.http.HttpRequestActionBuilder;
 import io.gatling.javaapi.core.Simulation;
 import io.gatling.javaapi.http.HttpProtocolBuilder;
 import java.nio.file.Path;
@@ -34,7 +36,9 @@ import java.util.Map;
  *       [42], {@code stem.bodies} [1000] distinct request bodies, built before the run and sent in turn
  *   <li>assertions: {@code stem.assert.p99-ms} [500, the service's default deadline] and
  *       {@code stem.assert.max-error-pct} [1.0]; any status but 200 (429 and 504 included) is an error
- *   <li>{@code stem.experiment}: the hook for a two-arm A/B run (an experiment config file); not built yet
+ *   <li>{@code stem.experiment}: a two-arm A/B run against a service started with that experiment file
+ *       ({@code make load-test-ab}): every response must carry an arm of layer {@code stem.experiment.layer}
+ *       [model] (a response without one fails), and the responses per arm are printed after the run
  * </ul>
  */
 public class ScoreSimulation extends Simulation {
@@ -49,10 +53,12 @@ public class ScoreSimulation extends Simulation {
     private final int bodies = Integer.getInteger("stem.bodies", 1000);
     private final int p99Millis = Integer.getInteger("stem.assert.p99-ms", 500);
     private final double maxErrorPercent = Double.parseDouble(System.getProperty("stem.assert.max-error-pct", "1.0"));
+    private final String experiment = System.getProperty("stem.experiment", "");
+    /** Null unless this is an A/B run. */
+    private final ExperimentArms arms = experiment.isBlank() ? null
+            : new ExperimentArms(System.getProperty("stem.experiment.layer", "model"));
 
     public ScoreSimulation() {
-        ExperimentHook.check(System.getProperty("stem.experiment"));
-
         TrafficGenerator.Settings traffic = TrafficGenerator.Settings.fromSystemProperties();
         TrafficGenerator generator = new TrafficGenerator(BundleVocabulary.read(bundleDir), traffic);
         // Built up front so that the load generator spends its CPU on sending, not on JSON (2-core machine).
@@ -61,9 +67,10 @@ public class ScoreSimulation extends Simulation {
             records.add(Map.of("body", generator.nextBody()));
         }
         System.out.printf("stem load test: %s, profile %s at %.1f req/s for %d s, %d-%d candidates, "
-                        + "zipf %.2f, unknown share %.2f, %d bodies from %s%n",
+                        + "zipf %.2f, unknown share %.2f, %d bodies from %s%s%n",
                 baseUrl, profile, rate, durationSeconds, traffic.minCandidates(), traffic.maxCandidates(),
-                traffic.zipfExponent(), traffic.unknownShare(), bodies, bundleDir);
+                traffic.zipfExponent(), traffic.unknownShare(), bodies, bundleDir,
+                arms == null ? "" : ", A/B experiment " + experiment + " (layer " + arms.layer() + ")");
 
         HttpProtocolBuilder protocol = http.baseUrl(baseUrl)
                 .contentTypeHeader("application/json")
@@ -71,18 +78,36 @@ public class ScoreSimulation extends Simulation {
                 // An ad server keeps a connection pool to the scorer; a new TCP connection per request is not realistic.
                 .shareConnections();
 
-        ScenarioBuilder score = scenario("score")
-                .feed(listFeeder(records).circular())
-                .exec(http("POST /v1/score")
-                        .post("/v1/score")
-                        .body(StringBody("#{body}"))
-                        .check(status().is(200)));
+        HttpRequestActionBuilder post = http("POST /v1/score")
+                .post("/v1/score")
+                .body(StringBody("#{body}"))
+                .check(status().is(200));
+        ScenarioBuilder score = scenario("score").feed(listFeeder(records).circular());
+        if (arms == null) {
+            score = score.exec(post);
+        } else {
+            score = score
+                    .exec(post.check(jsonPath(arms.armPath()).find().saveAs("arm")))
+                    .exec(session -> {
+                        if (session.contains("arm")) {
+                            arms.record(session.getString("arm"));
+                        }
+                        return session.remove("arm");
+                    });
+        }
 
         setUp(score.injectOpen(injection()))
                 .protocols(protocol)
                 .assertions(
                         global().responseTime().percentile(99.0).lt(p99Millis),
                         global().failedRequests().percent().lt(maxErrorPercent));
+    }
+
+    @Override
+    public void after() {
+        if (arms != null) {
+            System.out.println(arms.summary());
+        }
     }
 
     private OpenInjectionStep[] injection() {

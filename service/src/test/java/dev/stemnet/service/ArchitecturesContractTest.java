@@ -45,7 +45,7 @@ class ArchitecturesContractTest extends ServiceOverHttp {
         assertThat(Polling.until(Duration.ofSeconds(120), () -> servingModels().containsAll(ARCHITECTURES)))
                 .as("every architecture serving within 120 s, serving: %s", servingModels()).isTrue();
         return ARCHITECTURES.stream().map(architecture -> DynamicTest.dynamicTest(architecture,
-                () -> ParityCheck.assertServesPyTorchScores(client, repository.resolve(architecture), architecture)));
+                () -> ParityCheck.assertServesFixtureScores(client, repository.resolve(architecture), architecture)));
     }
 
     private List<String> servingModels() {

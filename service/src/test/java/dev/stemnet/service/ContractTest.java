@@ -11,6 +11,6 @@ class ContractTest extends RunningServiceTest {
 
     @Test
     void servesTheScoresPyTorchComputedForEveryParityFixture() throws IOException {
-        ParityCheck.assertServesPyTorchScores(client, TestBundle.directory(), null);
+        ParityCheck.assertServesFixtureScores(client, TestBundle.directory(), null);
     }
 }

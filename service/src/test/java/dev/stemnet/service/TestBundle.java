@@ -17,6 +17,8 @@ public final class TestBundle {
     public static final String DIRECTORY_PROPERTY = "stem.test.bundle-dir";
     /** A repository with one tiny bundle per trainer architecture, each served under the architecture's name. */
     public static final String ARCHITECTURES_PROPERTY = "stem.test.architectures-dir";
+    /** The test bundle quantized to int8, model name {@code stem-net-int8}. */
+    public static final String INT8_PROPERTY = "stem.test.int8-bundle-dir";
 
     private static Path sharedRepository;
 
@@ -32,6 +34,17 @@ public final class TestBundle {
         if (!Files.isRegularFile(directory.resolve("manifest.json"))) {
             fail("No test bundle at " + directory + ". Build it with `make test-bundle` (or run everything"
                     + " with `make test`) from the repository root.");
+        }
+        return directory;
+    }
+
+    /** The int8 copy of the test bundle; tests fail, never skip, without it. */
+    public static Path int8Directory() {
+        String configured = System.getProperty(INT8_PROPERTY);
+        Path directory = Path.of(configured == null ? "" : configured).toAbsolutePath().normalize();
+        if (configured == null || configured.isBlank() || !Files.isRegularFile(directory.resolve("manifest.json"))) {
+            fail("No int8 test bundle at '" + directory + "' (system property " + INT8_PROPERTY + "). Build it with"
+                    + " `make test-int8-bundle` (or run everything with `make test`) from the repository root.");
         }
         return directory;
     }
@@ -98,7 +111,11 @@ public final class TestBundle {
 
     /** A private copy to corrupt. */
     public static Path copyTo(Path target) {
-        Path source = directory();
+        return copy(directory(), target);
+    }
+
+    /** A copy of the bundle at {@code source}. */
+    public static Path copy(Path source, Path target) {
         try (Stream<Path> paths = Files.walk(source)) {
             for (Path path : (Iterable<Path>) paths::iterator) {
                 Path copy = target.resolve(source.relativize(path).toString());

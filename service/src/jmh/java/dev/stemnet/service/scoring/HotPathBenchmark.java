@@ -9,6 +9,7 @@ import dev.stemnet.service.embedding.CachingEmbeddingStore;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +54,7 @@ public class HotPathBenchmark {
     private EmbeddingGatherer hitGatherer;
     private Map<String, FloatBuffer> inputs;
     private int batch;
+    private final DistinctRows distinctRows = new DistinctRows();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -160,11 +162,42 @@ public class HotPathBenchmark {
         }
     }
 
-    /** ... and as it does now: a primitive sort and an in-place unique. */
+    /**
+     * ... as it did next: a primitive sort and an in-place unique, then a binary search per slot to find its row
+     * among the distinct ones.
+     */
     @Benchmark
-    public void distinctPrimitive(Blackhole blackhole) {
+    public void distinctSortAndSearch(Blackhole blackhole) {
         for (long[] rows : rowsByTable) {
-            blackhole.consume(EmbeddingGatherer.distinctSorted(rows));
+            long[] sorted = rows.clone();
+            Arrays.sort(sorted);
+            int distinct = 0;
+            for (int i = 0; i < sorted.length; i++) {
+                if (distinct == 0 || sorted[i] != sorted[distinct - 1]) {
+                    sorted[distinct++] = sorted[i];
+                }
+            }
+            long[] unique = Arrays.copyOf(sorted, distinct);
+            int positions = 0;
+            for (long row : rows) {
+                positions += Arrays.binarySearch(unique, row);
+            }
+            blackhole.consume(unique);
+            blackhole.consume(positions);
+        }
+    }
+
+    /** ... and as it does now: one pass through a reused open-addressing table ({@link DistinctRows}). */
+    @Benchmark
+    public void distinctHashed(Blackhole blackhole) {
+        for (long[] rows : rowsByTable) {
+            distinctRows.index(rows);
+            int positions = 0;
+            for (int slot = 0; slot < rows.length; slot++) {
+                positions += distinctRows.positionOf(slot);
+            }
+            blackhole.consume(distinctRows.rows());
+            blackhole.consume(positions);
         }
     }
 

@@ -98,6 +98,11 @@ public final class ServingOverhead {
             if (alt != null) {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
+            // -Dstem.bench.sides=http drives the service alone, e.g. while profiling it.
+            String only = System.getProperty("stem.bench.sides");
+            if (only != null) {
+                sides.keySet().retainAll(List.of(only.split(",")));
+            }
 
             System.out.printf(Locale.ROOT, "bundle %s, %d candidates, concurrency %d, %d s warm-up, %d s per phase, %d rounds, %s%n",
                     BenchFixture.bundleDir(), candidates, CONCURRENCY, WARMUP_SECONDS, SECONDS, ROUNDS, URL);
@@ -117,6 +122,9 @@ public final class ServingOverhead {
             }
             Map<String, Result> halfLoad = new HashMap<>();
             for (String name : List.of("onnx", "http")) {
+                if (!sides.containsKey(name)) {
+                    continue;
+                }
                 double rate = mean(saturation.get(name)) / 2;
                 halfLoad.put(name, openLoop(name + " at 50% (" + String.format(Locale.ROOT, "%.1f", rate) + "/s)",
                         sides.get(name), rate, SECONDS));
@@ -131,6 +139,10 @@ public final class ServingOverhead {
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(50)),
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)),
                         mean(cpu.get(name)), mean(serviceCpu.get(name)));
+            }
+            if (!sides.keySet().containsAll(List.of("onnx", "http", "scorer"))) {
+                clientThreads.shutdownNow();
+                return;
             }
             double onnx = mean(saturation.get("onnx"));
             System.out.printf(Locale.ROOT, "ratio http/onnx = %.3f, scorer/onnx = %.3f%s%n",

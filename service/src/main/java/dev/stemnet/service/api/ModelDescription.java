@@ -21,6 +21,8 @@ public record ModelDescription(
         String version,
         ServingModel.State state,
         String architecture,
+        String precision,
+        double parityTolerance,
         Map<String, Object> hyperparameters,
         List<String> tasks,
         String userIdField,
@@ -29,7 +31,8 @@ public record ModelDescription(
         List<Table> tables,
         Runtime runtime,
         Load load,
-        Map<String, Object> metrics) {
+        Map<String, Object> metrics,
+        Map<String, Object> quantization) {
 
     public record Field(String name, Side side, long vocabSize) {}
 
@@ -48,6 +51,8 @@ public record ModelDescription(
                 manifest.model().version(),
                 state,
                 manifest.model().architecture(),
+                manifest.precision(),
+                manifest.parityToleranceOrDefault(),
                 manifest.model().hyperparameters(),
                 manifest.tasks(),
                 manifest.userIdField(),
@@ -57,7 +62,8 @@ public record ModelDescription(
                 new Runtime(device.device(), device.cudaUnavailableReason(),
                         settings.intraOpThreads(), settings.optimizationLevel()),
                 new Load(model.bundle().directory().toString(), model.loadedAt(), model.loadDuration().toMillis()),
-                manifest.metrics());
+                manifest.metrics(),
+                manifest.quantization());
     }
 
     private static Field field(FieldSpec field) {

@@ -41,11 +41,13 @@ public class ScoringMetrics implements ModelEvents {
         metersByModel.put(model, new ModelMeters(registry, name, version, model.manifest().tasks()));
         DeviceChoice device = model.network().deviceChoice();
         deviceByModel.put(model, Gauge.builder("stem.runtime.device.info", () -> 1)
-                .description("The device a serving model version runs on, and why not CUDA when it does not")
+                .description("How a serving model version runs: the device (and why not CUDA when it is not) and the"
+                        + " dense network's precision (fp32, int8)")
                 .tag("model", name).tag("version", version)
                 .tag("device", device.device().name())
                 // The code, not the full reason: that is an ONNX Runtime message of any length (logs, /v1/models).
                 .tag("reason", device.cudaUnavailableCode().label())
+                .tag("precision", model.manifest().precision())
                 .register(registry));
         loads(directory, "loaded").increment();
     }

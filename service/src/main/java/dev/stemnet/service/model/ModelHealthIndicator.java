@@ -24,6 +24,7 @@ public class ModelHealthIndicator implements HealthIndicator {
                         .withDetail("name", model.name())
                         .withDetail("version", model.version())
                         .withDetail("device", model.model().network().deviceChoice().device())
+                        .withDetail("precision", model.model().manifest().precision())
                         .build())
                 .orElseGet(() -> Health.outOfService()
                         .withDetail("name", registry.defaultName())

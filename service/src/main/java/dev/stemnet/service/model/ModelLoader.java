@@ -56,15 +56,18 @@ public final class ModelLoader {
         }
         Scorer scorer = new Scorer(bundle, store, network, unknownFeatures);
         LoadedModel model = new LoadedModel(bundle, store, network, scorer, loadedAt, Duration.ZERO);
+        double parityDifference;
         try {
-            ParityWarmup.check(model);
+            parityDifference = ParityWarmup.check(model);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
         Duration loadDuration = Duration.ofNanos(System.nanoTime() - started);
-        log.info("Loaded and warmed up model {} version {} from {} in {} ms, running on {}", manifest.model().name(),
-                manifest.model().version(), bundle.directory(), loadDuration.toMillis(), network.deviceChoice());
+        log.info("Loaded and warmed up model {} version {} ({}, parity within {}, largest difference {}) from {}"
+                + " in {} ms, running on {}", manifest.model().name(), manifest.model().version(), manifest.precision(),
+                manifest.parityToleranceOrDefault(), parityDifference, bundle.directory(), loadDuration.toMillis(),
+                network.deviceChoice());
         return new LoadedModel(bundle, store, network, scorer, loadedAt, loadDuration);
     }
 }

@@ -18,20 +18,24 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Scores every request of the bundle's parity fixtures through the full scoring path before the model
- * serves, and refuses the bundle when any score is more than {@link #TOLERANCE} from the trainer's. This
- * warms the session, the caches and the page cache, and catches a bad export before it answers anyone.
+ * serves, and refuses the bundle when any score is further from the trainer's than the manifest's
+ * {@code parityTolerance} (1e-5 when it names none; an int8 bundle names its own, its fixtures scored by the int8
+ * graph). This warms the session, the caches and the page cache, and catches a bad export before it answers anyone.
  */
 final class ParityWarmup {
-
-    static final double TOLERANCE = 1e-5;
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private ParityWarmup() {}
 
-    /** @throws InvalidBundleException naming the first fixture and task that differ, or an unreadable line */
-    static void check(LoadedModel model) {
+    /**
+     * @return the largest difference between a served score and its fixture
+     * @throws InvalidBundleException naming the first fixture and task that differ, or an unreadable line
+     */
+    static double check(LoadedModel model) {
         Manifest manifest = model.manifest();
+        double tolerance = manifest.parityToleranceOrDefault();
+        double maxDifference = 0;
         if (manifest.parityFixtures() == null) {
             throw new InvalidBundleException("manifest.json: parityFixtures is missing; every model is checked"
                     + " against its fixtures before it serves");
@@ -52,7 +56,10 @@ final class ParityWarmup {
             for (int c = 0; c < results.size(); c++) {
                 for (Map.Entry<String, Double> score : results.get(c).scores().entrySet()) {
                     JsonNode reference = expected.get(c).get(score.getKey());
-                    if (reference == null || Math.abs(score.getValue() - reference.asDouble()) > TOLERANCE) {
+                    double difference = reference == null ? Double.POSITIVE_INFINITY
+                            : Math.abs(score.getValue() - reference.asDouble());
+                    maxDifference = Math.max(maxDifference, difference);
+                    if (difference > tolerance) {
                         mismatches++;
                         if (firstMismatch == null) {
                             firstMismatch = where + ", candidate " + c + ", task " + score.getKey() + ": scored "
@@ -64,8 +71,10 @@ final class ParityWarmup {
         }
         if (mismatches > 0) {
             throw new InvalidBundleException("warm-up: " + mismatches + " scores differ from the parity fixtures by"
-                    + " more than " + TOLERANCE + ", first at " + firstMismatch);
+                    + " more than " + tolerance + " (parityTolerance of this " + manifest.precision()
+                    + " bundle), first at " + firstMismatch);
         }
+        return maxDifference;
     }
 
     private static List<String> readLines(Path file) {

@@ -7,13 +7,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * One thread's scratch space, kept between requests: the network's input buffers, one per table, and an
- * array the embedding store fills. Both grow to the largest request seen and are never shrunk.
+ * One thread's scratch space, kept between requests: the network's input buffers, one per table, an array the
+ * embedding store fills and the table that de-duplicates slot rows. All grow to the largest request seen and
+ * are never shrunk.
  */
 final class InputBuffers {
 
     private final Map<String, FloatBuffer> inputByTable = new HashMap<>();
     private float[] fetchedRows = new float[0];
+    private final DistinctRows distinctRows = new DistinctRows();
 
     /** A direct, native-order buffer for {@code floats} values, positioned at 0 with its limit at {@code floats}. */
     FloatBuffer input(String table, int floats) {
@@ -34,6 +36,10 @@ final class InputBuffers {
             fetchedRows = new float[grownCapacity(fetchedRows.length, floats)];
         }
         return fetchedRows;
+    }
+
+    DistinctRows distinctRows() {
+        return distinctRows;
     }
 
     // Doubling keeps the number of reallocations logarithmic while request sizes creep upwards.

@@ -1,9 +1,7 @@
 package dev.stemnet.service.scoring;
 
-import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
-import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
 import java.util.List;
 import java.util.Map;
@@ -21,14 +19,15 @@ public record ScoreRequest(
         String model,
         @NotBlank String userId,
         Map<String, String> userFeatures,
-        @NotEmpty List<@NotNull @Valid Candidate> candidates,
+        @NotEmpty @CandidatesHaveItemIds List<Candidate> candidates,
         @Size(min = 1, message = "must not be empty; leave it out to score every task") List<@NotBlank String> tasks) {
 
     public ScoreRequest {
         userFeatures = userFeatures == null ? Map.of() : userFeatures;
     }
 
-    public record Candidate(@NotBlank String itemId, Map<String, String> features) {
+    /** Checked by {@link CandidatesHaveItemIds} (not {@code @Valid}: that costs per candidate): a non-blank itemId. */
+    public record Candidate(String itemId, Map<String, String> features) {
 
         public Candidate {
             features = features == null ? Map.of() : features;

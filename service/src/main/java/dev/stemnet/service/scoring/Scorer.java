@@ -9,9 +9,9 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Scores the candidates of a request with one model: encode values as table rows, gather the rows into
@@ -41,7 +41,11 @@ public final class Scorer {
      * @throws DeadlineExceededException when the deadline passes before the last stage starts
      */
     public ScoredRequest score(ScoreRequest request, Deadline deadline, StageTimings timings) {
-        boolean[] requestedTasks = requestedTasks(request.tasks());
+        int[] taskColumns = requestedTasks(request.tasks());
+        String[] taskNames = new String[taskColumns.length];
+        for (int i = 0; i < taskColumns.length; i++) {
+            taskNames[i] = tasks.get(taskColumns[i]);
+        }
         FeatureIssues issues = new FeatureIssues();
         long started = System.nanoTime();
         long[][] rowsByTable = encoder.encode(request, issues);
@@ -63,13 +67,8 @@ public final class Scorer {
 
         List<CandidateScores> results = new ArrayList<>(candidates.size());
         for (int b = 0; b < candidates.size(); b++) {
-            Map<String, Double> scores = new LinkedHashMap<>();
-            for (int task = 0; task < tasks.size(); task++) {
-                if (requestedTasks[task]) {
-                    scores.put(tasks.get(task), (double) probabilities[b][task]);
-                }
-            }
-            results.add(new CandidateScores(candidates.get(b).itemId(), scores));
+            results.add(new CandidateScores(candidates.get(b).itemId(),
+                    new TaskScores(taskNames, taskColumns, probabilities[b])));
         }
         return new ScoredRequest(results, issues);
     }
@@ -81,14 +80,13 @@ public final class Scorer {
         return now;
     }
 
-    /** By task position in the manifest; every task when the request names none. */
-    private boolean[] requestedTasks(List<String> requested) {
+    /** The positions in the manifest of the tasks to return, ascending; every task when the request names none. */
+    private int[] requestedTasks(List<String> requested) {
         boolean[] wanted = new boolean[tasks.size()];
         if (requested == null) {
             Arrays.fill(wanted, true);
-            return wanted;
         }
-        for (int i = 0; i < requested.size(); i++) {
+        for (int i = 0; requested != null && i < requested.size(); i++) {
             int position = tasks.indexOf(requested.get(i));
             if (position < 0) {
                 throw new InvalidRequestException("tasks[" + i + "]",
@@ -96,6 +94,6 @@ public final class Scorer {
             }
             wanted[position] = true;
         }
-        return wanted;
+        return IntStream.range(0, wanted.length).filter(task -> wanted[task]).toArray();
     }
 }

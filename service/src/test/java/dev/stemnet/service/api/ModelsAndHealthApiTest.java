@@ -28,6 +28,8 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
         assertThat(model.get("architecture")).isEqualTo(manifest.get("model").get("architecture"));
         assertThat(model.get("tasks")).isEqualTo(manifest.get("tasks"));
         assertThat(model.get("metrics")).isEqualTo(manifest.get("metrics"));
+        assertThat(model.get("precision").asString()).isEqualTo("fp32");
+        assertThat(model.get("parityTolerance").asDouble()).isEqualTo(1e-5);
         assertThat(model.get("fields").size()).isEqualTo(manifest.get("fields").size());
         JsonNode firstTable = model.get("tables").get(0);
         JsonNode firstManifestTable = manifest.get("tables").get(0);

@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -71,6 +72,9 @@ class ScoreApiTest extends RunningServiceTest {
                 Arguments.of("candidates not a list", "{\"userId\": \"u1\", \"candidates\": \"a1\"}", "candidates"),
                 Arguments.of("candidate without itemId",
                         "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", {\"features\": {}}]}", "candidates[1].itemId"),
+                Arguments.of("candidate with a blank itemId",
+                        "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", {\"itemId\": \" \"}]}", "candidates[1].itemId"),
+                Arguments.of("null candidate", "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", null]}", "candidates[1]"),
                 Arguments.of("unknown task",
                         "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"tasks\": [\"follow\", \"click\"]}", "tasks[1]"),
                 Arguments.of("empty tasks", "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"tasks\": []}", "tasks"),
@@ -91,6 +95,18 @@ class ScoreApiTest extends RunningServiceTest {
                 .jsonPath("$.status").isEqualTo(400)
                 .jsonPath("$.field").isEqualTo(field)
                 .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains(field));
+    }
+
+    @Test
+    void listsEveryBadCandidateAndTheRequestsOtherProblemsInFieldOrder() {
+        post("{\"userId\": \"\", \"candidates\": [null, {\"itemId\": \" \"}, " + CANDIDATE + ", {}]}")
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.field").isEqualTo("candidates[0]")
+                .jsonPath("$.errors[*].field").value(List.class, fields -> assertThat(fields)
+                        .containsExactly("candidates[0]", "candidates[1].itemId", "candidates[3].itemId", "userId"))
+                .jsonPath("$.errors[*].message").value(List.class, messages -> assertThat(messages)
+                        .containsExactly("must not be null", "must not be blank", "must not be blank", "must not be blank"));
     }
 
     @Test

@@ -128,6 +128,65 @@ class BundleLoaderTest {
                 .hasMessageContaining("vocabSize");
     }
 
+    @Test
+    void readsABundleWithoutPrecisionOrToleranceAsFp32WithTheDefaultTolerance() {
+        Path bundle = TestBundle.copyTo(temp);
+        editManifest(bundle, manifest -> {
+            manifest.remove("parityTolerance");
+            manifest.remove("quantization");
+            ((ObjectNode) manifest.get("onnx")).remove("precision");
+        });
+
+        Manifest manifest = loader.load(bundle).manifest();
+
+        assertThat(manifest.precision()).isEqualTo("fp32");
+        assertThat(manifest.parityToleranceOrDefault()).isEqualTo(1e-5);
+    }
+
+    @Test
+    void readsTheManifestsPrecisionAndTolerance() {
+        Path bundle = TestBundle.copyTo(temp);
+        editManifest(bundle, manifest -> {
+            manifest.put("parityTolerance", 2e-4);
+            ((ObjectNode) manifest.get("onnx")).put("precision", "int8");
+        });
+
+        Manifest manifest = loader.load(bundle).manifest();
+
+        assertThat(manifest.precision()).isEqualTo("int8");
+        assertThat(manifest.parityToleranceOrDefault()).isEqualTo(2e-4);
+    }
+
+    @Test
+    void refusesAParityToleranceLooseEnoughToPassAWrongGraph() {
+        Path bundle = TestBundle.copyTo(temp);
+        editManifest(bundle, manifest -> manifest.put("parityTolerance", 0.05));
+
+        assertThatThrownBy(() -> loader.load(bundle))
+                .isInstanceOf(InvalidBundleException.class)
+                .hasMessageContaining("parityTolerance must be at most 0.001");
+    }
+
+    @Test
+    void refusesANegativeParityTolerance() {
+        Path bundle = TestBundle.copyTo(temp);
+        editManifest(bundle, manifest -> manifest.put("parityTolerance", -1e-5));
+
+        assertThatThrownBy(() -> loader.load(bundle))
+                .isInstanceOf(InvalidBundleException.class)
+                .hasMessageContaining("parityTolerance");
+    }
+
+    @Test
+    void refusesAnUnknownPrecision() {
+        Path bundle = TestBundle.copyTo(temp);
+        editManifest(bundle, manifest -> ((ObjectNode) manifest.get("onnx")).put("precision", "fp16"));
+
+        assertThatThrownBy(() -> loader.load(bundle))
+                .isInstanceOf(InvalidBundleException.class)
+                .hasMessageContaining("onnx.precision must be fp32 or int8");
+    }
+
     private static void editManifest(Path bundle, Consumer<ObjectNode> edit) {
         Path file = bundle.resolve("manifest.json");
         ObjectNode manifest = (ObjectNode) JSON.readTree(file);

@@ -1,6 +1,7 @@
 package dev.stemnet.service.embedding;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stemnet.service.bundle.Manifest.TableField;
 import dev.stemnet.service.bundle.Manifest.TableSpec;
@@ -80,6 +81,23 @@ class CachingEmbeddingStoreTest {
         store.close();
 
         assertThat(meters.find("cache.gets").tags("model", "m").meters()).isEmpty();
+    }
+
+    @Test
+    void aFailedLoadIsCountedCachesNothingAndReachesTheCaller() {
+        EmbeddingStore down = (table, rows, destination) -> {
+            throw new EmbeddingStoreUnavailableException("redis", table, "timeout", "no answer in 50 ms", null);
+        };
+        CachingEmbeddingStore failing = new CachingEmbeddingStore(
+                down, TABLES, new CacheSettings(1000, Map.of()), new SimpleMeterRegistry(), Tags.empty());
+
+        assertThatThrownBy(() -> failing.fetchRows("shared", new long[] {1, 2}, new float[2 * DIM]))
+                .isInstanceOf(EmbeddingStoreUnavailableException.class);
+        assertThatThrownBy(() -> failing.fetchRows("shared", new long[] {1}, new float[DIM]))
+                .as("nothing was cached").isInstanceOf(EmbeddingStoreUnavailableException.class);
+        assertThat(failing.stats("shared").loadFailureCount()).isEqualTo(2);
+        assertThat(failing.stats("shared").missCount()).isEqualTo(3);
+        assertThat(failing.stats("shared").loadSuccessCount()).isZero();
     }
 
     private double gets(String table, String result) {

@@ -54,9 +54,35 @@ class EmbeddingGathererTest {
     }
 
     @Test
-    void distinctSortedRowsWithoutBoxing() {
-        assertThat(EmbeddingGatherer.distinctSorted(new long[] {9, 5, 7, 5, 9, 11, 5})).containsExactly(5, 7, 9, 11);
-        assertThat(EmbeddingGatherer.distinctSorted(new long[] {3, 1, 2})).containsExactly(1, 2, 3);
-        assertThat(EmbeddingGatherer.distinctSorted(new long[0])).isEmpty();
+    void distinctRowsInFirstSeenOrderWithEachSlotsPosition() {
+        DistinctRows distinct = new DistinctRows();
+        long[] slotRows = {9, 5, 7, 5, 9, 11, 5};
+
+        distinct.index(slotRows);
+
+        assertThat(distinct.rows()).containsExactly(9, 5, 7, 11);
+        for (int slot = 0; slot < slotRows.length; slot++) {
+            assertThat(distinct.rows()[distinct.positionOf(slot)]).as("slot %d", slot).isEqualTo(slotRows[slot]);
+        }
+    }
+
+    @Test
+    void distinctRowsForgetTheLastRequestAndGrowForALargerOne() {
+        DistinctRows distinct = new DistinctRows();
+        distinct.index(new long[] {1, 2, 3});
+        distinct.index(new long[0]);
+        assertThat(distinct.rows()).isEmpty();
+
+        // Many rows that collide in a small table, and negative ones: every slot still finds its own row.
+        long[] slotRows = new long[5_000];
+        for (int slot = 0; slot < slotRows.length; slot++) {
+            slotRows[slot] = (slot % 1_000) * 1024L - 7;
+        }
+        distinct.index(slotRows);
+
+        assertThat(distinct.rows()).hasSize(1_000).doesNotHaveDuplicates();
+        for (int slot = 0; slot < slotRows.length; slot++) {
+            assertThat(distinct.rows()[distinct.positionOf(slot)]).isEqualTo(slotRows[slot]);
+        }
     }
 }

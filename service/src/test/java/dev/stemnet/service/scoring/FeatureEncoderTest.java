@@ -38,7 +38,7 @@ class FeatureEncoderTest {
                                     new TableField("ad_id", 7), new TableField("category", 11))),
                             new TableSpec("task:follow", "tables/task_follow.f32", 7, 2, List.of(
                                     new TableField("ad_id", 0), new TableField("device", 4)))),
-                    null, null, Map.of(), Map.of()),
+                    null, null, null, Map.of(), Map.of(), null),
             Map.of(
                     "user_id", Vocabulary.of(List.of("u1", "u2", "u3")),
                     "device", Vocabulary.of(List.of("ios", "android")),

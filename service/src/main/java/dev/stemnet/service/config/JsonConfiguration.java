@@ -1,0 +1,22 @@
+package dev.stemnet.service.config;
+
+import org.springframework.boot.jackson.autoconfigure.JsonMapperBuilderCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import tools.jackson.core.StreamWriteFeature;
+
+/** Adjusts the JSON mapper Spring Boot builds for the HTTP API. */
+@Configuration(proxyBeanMethods = false)
+class JsonConfiguration {
+
+    /**
+     * Doubles written with Schubfach instead of {@code Double.toString}: a 200-candidate response holds 600
+     * probabilities, and Java 17's {@code Double.toString} was the largest single cost of writing it. Both print
+     * a decimal that reads back to the very same double; Schubfach's is the shortest such, so a value may come
+     * out one digit shorter than before.
+     */
+    @Bean
+    JsonMapperBuilderCustomizer fastDoubleWriter() {
+        return builder -> builder.enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER);
+    }
+}
