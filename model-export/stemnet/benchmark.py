@@ -14,7 +14,6 @@ import numpy as np
 from stemnet.analysis.comparable import SUBSETS, subset_aucs, subset_of_samples
 from stemnet.analysis.gates import average_gate_weights, is_gated
 from stemnet.config import Config, ConfigError
-from stemnet.data.dataset import encode_split
 from stemnet.data.schema import Schema
 from stemnet.evaluate import predict, task_metrics
 from stemnet.train import resolve_device, train
@@ -89,7 +88,7 @@ def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray
     result = train(config, data_dir)
     seconds = time.perf_counter() - started
     device = resolve_device(config.train.device)
-    test = encode_split(result.test_frame, result.schema, result.vocabs)
+    test = result.test
     probs = predict(result.model, test, config.train.eval_batch_size, device)
     users = test.ids[:, result.schema.field_names.index(result.schema.user_id_field)]
     gates = average_gate_weights(result.model, test, config.train.eval_batch_size, device) if is_gated(result.model) else None

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--bundle-out", required=True, type=Path)
     train.add_argument("--epochs", type=int, help="overrides train.epochs")
     train.add_argument("--seed", type=int, help="overrides train.seed")
-    train.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    train.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
+    train.add_argument("--num-workers", type=int, help="overrides train.num_workers (DataLoader worker processes)")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.add_argument("--model-name", help="overrides export.model_name, the name the service serves it under")
     train.add_argument(
@@ -68,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", type=_names, default=["0", "1", "2"], help="comma-separated train seeds")
     bench.add_argument("--task-pair", type=_names, help="tasks A,B of the comparable-subset analysis (default: first,last)")
     bench.add_argument("--epochs", type=int, help="overrides train.epochs")
-    bench.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    bench.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     bench.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_setting,
         help="overrides one config key, value in YAML (e.g. train.embedding_l2_scope=whole_table); repeatable",
@@ -92,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
     speed.add_argument("--steps", type=int, default=10, help="timed training steps")
     speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
-    speed.add_argument("--device", choices=["cpu", "cuda"], help="overrides train.device")
+    speed.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     speed.set_defaults(run=_throughput)
 
     quantize = commands.add_parser("quantize", help="write an int8 copy of an FP32 bundle, measured on the test split")
@@ -160,6 +161,7 @@ def _train(args: argparse.Namespace) -> None:
         train__epochs=args.epochs,
         train__seed=args.seed,
         train__device=args.device,
+        train__num_workers=args.num_workers,
         model__architecture=args.architecture,
         export__model_name=args.model_name,
         export__quantization=args.quantization,

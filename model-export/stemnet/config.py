@@ -74,7 +74,17 @@ class TrainConfig:
     # rows learn an average-value embedding even when every value clears min_count.
     oov_dropout: float = 0.02
     patience: int = 2
+    # cpu, cuda (fails when there is no CUDA device) or auto (cuda when there is one).
     device: str = "cpu"
+    # DataLoader worker processes preparing batches beside the training loop; 0 = in the loop.
+    # On an idle 2-core machine the model step keeps both cores busy and a worker only competes
+    # with it (5-8% slower, docs/benchmarks.md); on a shared, oversubscribed machine 1 was faster.
+    # The batches, and so the weights, are the same for any number.
+    num_workers: int = 0
+    # Rows read from a Parquet split at a time while counting vocabularies and encoding.
+    chunk_rows: int = 200_000
+    # Rows shuffled together each epoch; a buffer at least as large as the train split is a full shuffle.
+    shuffle_buffer_rows: int = 1_000_000
 
 
 @dataclass(frozen=True)

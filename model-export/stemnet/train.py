@@ -1,7 +1,13 @@
-"""Training loop: vocabularies from the train split, Adam, per-epoch validation, early stopping."""
+"""Training loop: vocabularies from the train split, Adam, per-epoch validation, early stopping.
+
+The splits are streamed, never loaded whole: vocabularies are counted and every split encoded
+chunk by chunk into memory-mapped arrays (data/encoded.py), and batches are drawn from those
+through a bounded shuffle buffer (data/dataset.py).
+"""
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -14,9 +20,10 @@ from tqdm import tqdm
 
 from stemnet import checkpoint
 from stemnet.config import Config, ConfigError
-from stemnet.data.dataset import EncodedSplit, build_vocabularies, encode_split, make_loader, oov_dropout
+from stemnet.data.dataset import EncodedSplit, make_loader, oov_dropout
+from stemnet.data.encoded import count_vocabularies, encode_to_disk
 from stemnet.data.schema import Schema
-from stemnet.data.splits import read_split
+from stemnet.data.splits import open_split, read_split
 from stemnet.data.vocab import Vocabulary
 from stemnet.evaluate import average_auc, format_metrics, predict, task_metrics
 from stemnet.models.base import MultiTaskModel
@@ -24,6 +31,10 @@ from stemnet.models.registry import build_model
 from stemnet.models.tables import is_task_table
 
 LOSS_SMOOTHING = 0.05
+SPLITS = ("train", "valid", "test")
+# Test rows kept as a frame for the bundle's parity fixtures: the whole test split of the shipped
+# configs, a bounded prefix of a large one.
+TEST_FRAME_ROWS = 100_000
 
 
 @dataclass
@@ -33,31 +44,42 @@ class TrainingResult:
     vocabs: dict[str, Vocabulary]
     metrics: dict[str, dict]
     epochs_trained: int
-    test_frame: pd.DataFrame
+    test_frame: pd.DataFrame  # the test split's first TEST_FRAME_ROWS rows, as read
+    test: EncodedSplit  # the whole test split, encoded (memory-mapped)
 
 
 def train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path] = None, resume: bool = False) -> TrainingResult:
     """Trains with early stopping; with `checkpoint_dir`, saves a checkpoint after every epoch
     and, with `resume`, continues from the one there."""
     settings = config.train
-    if settings.embedding_l2_scope not in L2_SCOPES:
-        raise ConfigError(f"train.embedding_l2_scope: expected one of {list(L2_SCOPES)}, got {settings.embedding_l2_scope!r}")
-    seed_everything(settings.seed)
+    _check_settings(settings)
+    if resume and checkpoint_dir is None:
+        raise ConfigError("--resume needs --checkpoint-dir")
     device = resolve_device(settings.device)
+    seed_everything(settings.seed)
     schema = Schema.load(data_dir)
-    frames = {split: read_split(data_dir, split, schema) for split in ("train", "valid", "test")}
-    vocabs = build_vocabularies(frames["train"], schema, settings.min_count)
-    splits = {name: encode_split(frame, schema, vocabs) for name, frame in frames.items()}
+    # Every file's metadata first: a missing column in test must not wait for a pass over train.
+    sources = {split: open_split(data_dir, split, schema) for split in SPLITS}
+    vocabs = count_vocabularies(sources["train"], schema, settings.min_count, settings.chunk_rows)
+    splits = {name: encode_to_disk(sources[name], schema, vocabs, settings.chunk_rows) for name in ("valid", "test", "train")}
+    loader = make_loader(
+        splits["train"],
+        settings.batch_size,
+        shuffle=True,
+        seed=settings.seed,
+        shuffle_buffer_rows=settings.shuffle_buffer_rows,
+        num_workers=settings.num_workers,
+        pin_memory=device.type == "cuda",
+    )
     model = build_model(config.model, schema, {name: v.size for name, v in vocabs.items()}).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     run_fingerprint = checkpoint.fingerprint(model, config.model.architecture)
-    if resume and checkpoint_dir is None:
-        raise ConfigError("--resume needs --checkpoint-dir")
     progress = checkpoint.load(checkpoint_dir, model, optimizer, run_fingerprint) if resume else checkpoint.Progress()
 
     while progress.epoch < settings.epochs and not _stopped_early(progress, settings.patience):
         epoch = progress.epoch + 1
-        _train_epoch(model, optimizer, splits["train"], config, epoch, device)
+        loader.sampler.set_epoch(epoch)
+        _train_epoch(model, optimizer, loader, config, epoch, device)
         validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
         score = average_auc(validation)
         print(f"epoch {epoch} validation: mean auc={score:.4f}  {format_metrics(validation)}", flush=True)
@@ -66,6 +88,7 @@ def train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path] = None,
             progress.best_auc, progress.best_state, progress.best_epoch = score, _snapshot(model), epoch
         if checkpoint_dir is not None:
             checkpoint.save(checkpoint_dir, model, optimizer, progress, run_fingerprint)
+    del loader  # stops its worker processes
     if _stopped_early(progress, settings.patience):
         print(f"early stop: no improvement for {settings.patience} epoch(s); best epoch {progress.best_epoch}")
     if progress.best_state is not None:
@@ -83,7 +106,8 @@ def train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path] = None,
         vocabs=vocabs,
         metrics={"validation": metrics["valid"], "test": metrics["test"], "bestEpoch": best_epoch},
         epochs_trained=epoch,
-        test_frame=frames["test"],
+        test_frame=read_split(data_dir, "test", schema, max_rows=TEST_FRAME_ROWS),
+        test=splits["test"],
     )
 
 
@@ -97,12 +121,32 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+DEVICES = ("cpu", "cuda", "auto")
+
+
 def resolve_device(name: str) -> torch.device:
+    """`auto` takes CUDA when there is a device; `cuda` without one is an error, never a silent
+    fallback to a run 10-100x slower than asked for."""
+    if name not in DEVICES:
+        raise ConfigError(f"train.device: expected one of {list(DEVICES)}, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"train.device: expected 'cpu' or 'cuda', got {name!r}")
+        raise ConfigError(
+            f"train.device: 'cuda' requested but no CUDA device is available (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda or 'none'}); use --device cpu, or auto to use a GPU only when there is one"
+        )
     return torch.device(name)
+
+
+def _check_settings(settings) -> None:
+    if settings.embedding_l2_scope not in L2_SCOPES:
+        raise ConfigError(f"train.embedding_l2_scope: expected one of {list(L2_SCOPES)}, got {settings.embedding_l2_scope!r}")
+    minimums = {"batch_size": 1, "eval_batch_size": 1, "num_workers": 0, "chunk_rows": 1, "shuffle_buffer_rows": 1}
+    for key, minimum in minimums.items():
+        value = getattr(settings, key)
+        if value < minimum:
+            raise ConfigError(f"train.{key}: expected at least {minimum}, got {value}")
 
 
 L2_SCOPES = ("touched_rows", "whole_table")
@@ -129,17 +173,17 @@ def table_l2_weight(table: str, embedding_l2: float, task_table_l2: Optional[flo
     return task_table_l2 if task_table_l2 is not None and is_task_table(table) else embedding_l2
 
 
-def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: int, device: torch.device) -> None:
+def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: torch.device) -> None:
     model.train()
     running = None
-    loader = make_loader(split, config.train.batch_size, shuffle=True, seed=config.train.seed + epoch)
-    with tqdm(total=len(split), desc=f"epoch {epoch}", unit="sample", unit_scale=True, leave=False) as bar:
+    samples, started = 0, time.perf_counter()
+    with tqdm(total=len(loader.dataset), desc=f"epoch {epoch}", unit="sample", unit_scale=True, leave=False) as bar:
         for ids, labels in loader:
             ids = oov_dropout(ids, config.train.oov_dropout)
             loss = multitask_loss(
                 model,
-                ids.to(device),
-                labels.to(device),
+                ids.to(device, non_blocking=True),
+                labels.to(device, non_blocking=True),
                 config.train.embedding_l2,
                 config.train.embedding_l2_scope,
                 config.train.task_table_l2,
@@ -151,6 +195,9 @@ def _train_epoch(model, optimizer, split: EncodedSplit, config: Config, epoch: i
             running = value if running is None else (1 - LOSS_SMOOTHING) * running + LOSS_SMOOTHING * value
             bar.set_postfix(loss=f"{running:.4f}", refresh=False)
             bar.update(len(ids))
+            samples += len(ids)
+    seconds = time.perf_counter() - started
+    print(f"epoch {epoch} trained: {samples:,} samples in {seconds:.1f}s, {samples / seconds:,.0f} samples/s", flush=True)
 
 
 def _snapshot(model: MultiTaskModel) -> dict[str, torch.Tensor]:

@@ -1,12 +1,15 @@
+import dataclasses
 import shutil
 
 import pandas as pd
 import pytest
+import torch
 
 from stemnet.cli import main
 from stemnet.config import ConfigError, load_config
 from stemnet.data.schema import DataError, Schema
 from stemnet.data.splits import read_split
+from stemnet.train import resolve_device, train
 
 GOOD = """
 data: {num_users: 10, num_ads: 5, num_rows: 100}
@@ -104,3 +107,54 @@ def test_cli_reports_missing_data_directory(tmp_path, capsys):
     code = main(["train", "--config", str(config), "--data", str(tmp_path / "nowhere"), "--bundle-out", str(tmp_path / "b")])
     assert code == 2
     assert "schema.yaml" in capsys.readouterr().err
+
+
+def test_a_bad_label_names_file_row_and_column_before_the_first_epoch(tiny_config, data_copy, capsys):
+    def corrupt(frame):
+        frame.loc[17, "activation"] = 3
+        return frame
+
+    _rewrite(data_copy / "train.parquet", corrupt)
+    config = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, chunk_rows=10))
+    with pytest.raises(DataError, match=r"train.parquet: label column 'activation' must hold only 0/1, found \[3\] \(first at row 18\)"):
+        train(config, data_copy)
+    assert "trained:" not in capsys.readouterr().out
+
+
+def test_a_missing_column_in_the_test_split_fails_before_any_pass_over_train(tiny_config, data_copy, monkeypatch):
+    _rewrite(data_copy / "test.parquet", lambda f: f.drop(columns=["category"]))
+    monkeypatch.setattr("stemnet.train.count_vocabularies", _must_not_run)
+    with pytest.raises(DataError, match=r"test.parquet: missing feature column\(s\) \['category'\]"):
+        train(tiny_config, data_copy)
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("read the train split before checking every split's columns")
+
+
+@pytest.mark.parametrize("key, value", [("num_workers", -1), ("chunk_rows", 0), ("shuffle_buffer_rows", 0)])
+def test_loader_settings_out_of_range_are_named(tiny_config, tiny_data, key, value):
+    config = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, **{key: value}))
+    with pytest.raises(ConfigError, match=rf"train.{key}: expected at least"):
+        train(config, tiny_data)
+
+
+def test_cuda_without_a_device_fails_before_reading_any_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = _config(tmp_path, GOOD)
+    code = main(["train", "--config", str(config), "--data", str(tmp_path / "nowhere"), "--bundle-out", str(tmp_path / "b"),
+                 "--device", "cuda"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "train.device: 'cuda' requested but no CUDA device is available" in err
+    assert "schema.yaml" not in err  # no silent fallback to CPU, no reading of data first
+    assert not (tmp_path / "b").exists()
+
+
+def test_auto_device_takes_cuda_only_when_there_is_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+    with pytest.raises(ConfigError, match=r"train.device: expected one of \['cpu', 'cuda', 'auto'\], got 'gpu'"):
+        resolve_device("gpu")
