@@ -94,8 +94,8 @@ def test_unknown_architecture_is_named():
 def test_whole_table_l2_also_counts_the_rows_a_batch_does_not_read():
     model = _model()
     ids = torch.zeros(4, len(SCHEMA.field_names), dtype=torch.long)  # only the OOV rows
-    touched = model.embeddings.l2_of_touched_rows(ids)
-    whole = model.embeddings.l2_of_all_rows()
+    touched = sum(model.embeddings.l2_by_table(ids).values())
+    whole = sum(model.embeddings.l2_by_table(None).values())
     expected = sum(model.embeddings.weight(spec).pow(2).sum() for spec in model.table_specs)
     assert torch.isclose(whole, expected)
     oov_rows = sum(model.embeddings.weight(s)[list(s.row_offsets)].pow(2).sum() for s in model.table_specs)
@@ -127,7 +127,7 @@ def test_task_table_l2_unset_keeps_one_embedding_l2_for_every_table():
     ids, labels = _ids(), torch.zeros(32, len(SCHEMA.tasks))
     logits = model.dense_logits(model.embeddings(ids))
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=0).sum()
-    expected = bce + 1.0e-6 * model.embeddings.l2_of_touched_rows(ids)
+    expected = bce + 1.0e-6 * sum(model.embeddings.l2_by_table(ids).values())
     assert torch.isclose(_loss(model, ids, labels), expected)
 
 

@@ -62,16 +62,9 @@ class EmbeddingTables(nn.Module):
     def forward(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
         return {s.name: self.tables[s.file_stem](self.rows(s, ids)) for s in self.specs}
 
-    def l2_of_touched_rows(self, ids: torch.Tensor) -> torch.Tensor:
-        """Sum of squares of every distinct row the batch reads (regularising only what it updates)."""
-        return sum(self.l2_by_table(ids).values())
-
-    def l2_of_all_rows(self) -> torch.Tensor:
-        """Sum of squares of every row of every table (the reference implementation's penalty)."""
-        return sum(self.l2_by_table(None).values())
-
     def l2_by_table(self, ids: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """Table name -> sum of squares of the distinct rows `ids` reads, or of every row when `ids` is None."""
+        """Table name -> sum of squares of the distinct rows `ids` reads (regularising only what the
+        batch updates), or of every row when `ids` is None (the reference implementation's penalty)."""
         totals = {}
         for spec in self.specs:
             weight = self.weight(spec)
