@@ -16,7 +16,7 @@ import tools.jackson.databind.annotation.JsonSerialize;
  * One candidate's probabilities by task, as an unmodifiable map in manifest order over the network's own output
  * row: a response of 200 candidates would otherwise build 200 maps and 600 boxed doubles only to write them out.
  * Each value is the model's float32 widened to a double, so it prints as a value that reads back to the very
- * same float. {@link #task(int)} and {@link #score(int)} read it without boxing; JSON writes it as an object of
+ * same float. {@link #forEach} walks the arrays; JSON writes it as an object of
  * numbers without going through the map at all.
  */
 @JsonSerialize(using = TaskScores.Writer.class)
@@ -37,11 +37,11 @@ public final class TaskScores extends AbstractMap<String, Double> {
         this.probabilities = probabilities;
     }
 
-    public String task(int i) {
+    String task(int i) {
         return tasks[i];
     }
 
-    public double score(int i) {
+    double score(int i) {
         return probabilities[columns[i]];
     }
 
