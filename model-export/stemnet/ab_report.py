@@ -238,15 +238,20 @@ def parse_shares(text: str) -> dict[str, float]:
     return shares
 
 
+def model_layer(path: Path) -> dict:
+    """The layer of a service experiment file whose arms name models (the service allows exactly one)."""
+    layers = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["layers"]
+    model_layers = [layer for layer in layers if any("model" in arm for arm in layer["arms"])]
+    if len(model_layers) != 1:
+        raise DataError(f"{path}: expected exactly one layer whose arms name models, found {len(model_layers)}")
+    return model_layers[0]
+
+
 def experiment_shares(path: Path) -> dict[str, float]:
     """Shares of the model layer's arms in a service experiment file: bucket ranges or percentages, the layer's
     `default` arm taking the buckets no arm covers (the service's rules; the service has checked the file)."""
     try:
-        layers = yaml.safe_load(path.read_text())["layers"]
-        model_layers = [layer for layer in layers if any("model" in arm for arm in layer["arms"])]
-        if len(model_layers) != 1:
-            raise DataError(f"{path}: expected exactly one layer whose arms name models, found {len(model_layers)}")
-        layer = model_layers[0]
+        layer = model_layer(path)
         buckets = int(layer["buckets"])
         counts = {}
         for arm in layer["arms"]:

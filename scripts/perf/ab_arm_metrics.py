@@ -1,6 +1,6 @@
 """Per-arm figures of an A/B load test, read from the service's Prometheus page after the run.
 
-    python scripts/perf/ab_arm_metrics.py --experiment load-test/experiments/fp32-vs-int8.yaml \
+    model-export/.venv/bin/python scripts/perf/ab_arm_metrics.py --experiment load-test/experiments/fp32-vs-int8.yaml \
         [--prometheus http://localhost:8081/actuator/prometheus]
 
 Prints, for every arm of the experiment's model layer, the requests the service counted
@@ -18,21 +18,11 @@ import sys
 import urllib.request
 from collections import defaultdict
 
-import yaml
+from stemnet.ab_report import model_layer
 
 SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-def model_layer(experiment_file: str) -> tuple[str, dict[str, str]]:
-    """The model layer's name and its arms' models."""
-    with open(experiment_file, encoding="utf-8") as f:
-        config = yaml.safe_load(f)
-    for layer in config["layers"]:
-        if any("model" in arm for arm in layer["arms"]):
-            return layer["name"], {arm["name"]: arm.get("model") for arm in layer["arms"]}
-    raise SystemExit(f"{experiment_file}: no layer names models")
 
 
 def samples(text: str, name: str):
@@ -60,7 +50,9 @@ def main() -> int:
     parser.add_argument("--experiment", required=True)
     parser.add_argument("--prometheus", default="http://localhost:8081/actuator/prometheus")
     args = parser.parse_args()
-    layer, arms = model_layer(args.experiment)
+    layer_config = model_layer(args.experiment)
+    layer = layer_config["name"]
+    arms = {arm["name"]: arm.get("model") for arm in layer_config["arms"]}
     with urllib.request.urlopen(args.prometheus, timeout=10) as response:
         text = response.read().decode("utf-8")
 
