@@ -26,6 +26,7 @@ class SplitFile:
     path: Path
     rows: int
     has_probabilities: bool  # the generator's p_<task> columns, for the Bayes-optimal AUC
+    columns: tuple[str, ...]  # every column of the file, in file order
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def open_split(data_dir: Path, split: str, schema: Schema) -> SplitFile:
         if Schema.label_column(task) not in columns:
             raise DataError(f"{path}: missing label column {Schema.label_column(task)!r}")
     has_probabilities = all(Schema.probability_column(t) in columns for t in schema.tasks)
-    return SplitFile(path=path, rows=metadata.num_rows, has_probabilities=has_probabilities)
+    return SplitFile(path=path, rows=metadata.num_rows, has_probabilities=has_probabilities, columns=tuple(columns))
 
 
 def iter_split(
@@ -92,9 +93,8 @@ def read_split(data_dir: Path, split: str, schema: Schema, max_rows: Optional[in
     small uses such as parity fixtures and tests; training streams with `iter_split` instead."""
     source = open_split(data_dir, split, schema)
     chunk_rows = min(max_rows, DEFAULT_CHUNK_ROWS) if max_rows else DEFAULT_CHUNK_ROWS
-    columns = pq.ParquetFile(source.path).schema_arrow.names
     batches, rows = [], 0
-    for chunk in iter_split(source, schema, chunk_rows, columns=columns):
+    for chunk in iter_split(source, schema, chunk_rows, columns=list(source.columns)):
         batches.append(chunk.table)
         rows += len(chunk)
         if max_rows is not None and rows >= max_rows:
