@@ -1,6 +1,11 @@
 """Trains every requested architecture for every seed on one data set at the same budget, and
 evaluates them on the test split: per-task metrics, the comparable-subset analysis and gate
-weights. `report.py` turns the result into tables and plots."""
+weights. `report.py` turns the result into tables and plots.
+
+With more than one candidate setting (`benchmark --grid`), every architecture is trained at
+every setting and keeps the one with the best validation AUC (mean over seeds): each model is
+compared at its own best setting, chosen without looking at the test split, as the paper's
+tuner does."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +20,7 @@ from stemnet.analysis.comparable import SUBSETS, subset_aucs, subset_of_samples
 from stemnet.analysis.gates import average_gate_weights, is_gated
 from stemnet.config import Config, ConfigError
 from stemnet.data.schema import Schema
-from stemnet.evaluate import predict, task_metrics
+from stemnet.evaluate import average_auc, predict, task_metrics
 from stemnet.train import resolve_device, train
 
 BASELINE = "single_task"
@@ -28,6 +33,8 @@ class Run:
     test: dict[str, dict[str, float]]  # task -> auc, logloss, gauc, bayes_auc
     train_seconds: float
     best_epoch: int
+    valid_auc: float  # mean validation AUC over tasks at the restored (best) epoch
+    setting: str  # the candidate setting it was trained with ("" without a grid)
     probs: np.ndarray  # [N, T] test predictions
     gates: Optional[dict[str, dict[str, float]]]  # task -> group -> mean weight
 
@@ -45,26 +52,58 @@ class Benchmark:
     # subset's gap to the Bayes-optimal AUC can be read off
     comparable_bayes: Optional[dict[str, dict[str, float]]] = None
     labels: Optional[np.ndarray] = None  # [N, T] test labels, in the test file's row order
+    # With a grid: every (architecture, setting)'s validation and test average AUC over seeds.
+    selection: Optional[list["Candidate"]] = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    architecture: str
+    setting: str
+    valid_auc: float  # mean over seeds
+    test_average_auc: float  # mean over seeds
+    chosen: bool
 
 
 def run_benchmark(
-    config: Config, data_dir: Path, architectures: list[str], seeds: list[int], task_pair: tuple[str, str]
+    settings: dict[str, Config],
+    data_dir: Path,
+    architectures: list[str],
+    seeds: list[int],
+    task_pair: tuple[str, str],
 ) -> Benchmark:
+    """`settings`: the candidate configs by label (one, labelled "", without a grid)."""
     tasks = list(Schema.load(data_dir).tasks)
     missing = [t for t in task_pair if t not in tasks]
     if missing or task_pair[0] == task_pair[1]:
         raise ConfigError(f"--task-pair: expected two different tasks of {tasks}, got {list(task_pair)}")
-    runs, labels, true_probs = [], None, None
+    runs, selection, labels, true_probs = [], [], None, None
     for architecture in architectures:
-        for seed in seeds:
-            run_config = dataclasses.replace(
-                config,
-                model=dataclasses.replace(config.model, architecture=architecture),
-                train=dataclasses.replace(config.train, seed=seed),
+        by_setting = {}
+        for label, config in settings.items():
+            by_setting[label] = []
+            for seed in seeds:
+                run_config = dataclasses.replace(
+                    config,
+                    model=dataclasses.replace(config.model, architecture=architecture),
+                    train=dataclasses.replace(config.train, seed=seed),
+                )
+                print(f"== {architecture} seed {seed} {label}".rstrip(), flush=True)
+                run, labels, true_probs = _train_and_evaluate(run_config, data_dir, label)
+                by_setting[label].append(run)
+        # max() keeps the first of equal scores: a setting the model ignores changes nothing.
+        best = max(by_setting, key=lambda label: np.mean([r.valid_auc for r in by_setting[label]]))
+        runs += by_setting[best]
+        selection += [
+            Candidate(
+                architecture,
+                label,
+                float(np.mean([r.valid_auc for r in candidate_runs])),
+                float(np.mean([average_auc(r.test) for r in candidate_runs])),
+                label == best,
             )
-            print(f"== {architecture} seed {seed}", flush=True)
-            run, labels, true_probs = _train_and_evaluate(run_config, data_dir)
-            runs.append(run)
+            for label, candidate_runs in by_setting.items()
+        ]
     rates = {t: float(labels[:, i].mean()) for i, t in enumerate(tasks)}
     comparable, sizes, bayes = (
         _comparable(runs, tasks, task_pair, labels, true_probs) if BASELINE in architectures else (None, None, None)
@@ -78,10 +117,11 @@ def run_benchmark(
         subset_sizes=sizes,
         comparable_bayes=bayes,
         labels=labels,
+        selection=selection if len(settings) > 1 else None,
     )
 
 
-def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray, Optional[np.ndarray]]:
+def _train_and_evaluate(config: Config, data_dir: Path, setting: str) -> tuple[Run, np.ndarray, Optional[np.ndarray]]:
     """The run, the test labels and the generator's true probabilities where the data has them
     (the same for every run: the test file's row order)."""
     started = time.perf_counter()
@@ -98,6 +138,8 @@ def _train_and_evaluate(config: Config, data_dir: Path) -> tuple[Run, np.ndarray
         test=task_metrics(result.model.tasks, test, probs, groups=users),
         train_seconds=seconds,
         best_epoch=result.metrics["bestEpoch"],
+        valid_auc=average_auc(result.metrics["validation"]),
+        setting=setting,
         probs=probs,
         gates=gates,
     )

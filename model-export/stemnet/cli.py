@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from stemnet.config import ConfigError, ExportConfig, load_config
+from stemnet.config import Config, ConfigError, ExportConfig, load_config
 from stemnet.data.schema import DataError
 
 
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--config", required=True, type=Path)
     generate.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
     generate.add_argument("--seed", type=int, help="overrides data.seed")
+    _add_set_option(generate, "data.num_users=1200")
     generate.set_defaults(run=_generate)
 
     prepare = commands.add_parser("prepare", help="stream a raw data set into train/valid/test Parquet splits")
@@ -70,9 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--task-pair", type=_names, help="tasks A,B of the comparable-subset analysis (default: first,last)")
     bench.add_argument("--epochs", type=int, help="overrides train.epochs")
     bench.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
+    _add_set_option(bench, "train.embedding_l2_scope=whole_table")
     bench.add_argument(
-        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_setting,
-        help="overrides one config key, value in YAML (e.g. train.embedding_l2_scope=whole_table); repeatable",
+        "--grid", action="append", default=[], metavar="SECTION.KEY=[V1,V2,...]", type=_setting,
+        help="candidate values (a YAML list) for one config key; repeatable (every combination). Each "
+        "architecture is trained at each and keeps the one with the best mean validation AUC",
     )
     bench.add_argument(
         "--save-predictions", action="store_true",
@@ -120,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_set_option(command: argparse.ArgumentParser, example: str) -> None:
+    command.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", type=_setting,
+        help=f"overrides one config key, value in YAML (e.g. {example}); repeatable",
+    )
+
+
 def _setting(text: str) -> tuple[str, object]:
     key, separator, value = text.partition("=")
     if not separator or key.count(".") != 1:
@@ -134,7 +145,7 @@ def _names(text: str) -> list[str]:
 def _generate(args: argparse.Namespace) -> None:
     from stemnet.data.synthetic import generate
 
-    config = load_config(args.config, data__seed=args.seed)
+    config = load_config(args.config, data__seed=args.seed, **dict(args.set))
     started = time.perf_counter()
     counts = generate(config.data, args.out)
     print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
@@ -237,7 +248,7 @@ def _benchmark(args: argparse.Namespace) -> None:
     from stemnet.models.registry import architecture_names
     from stemnet.report import write_report
 
-    config = load_config(args.config, train__epochs=args.epochs, train__device=args.device, **dict(args.set))
+    settings = _grid_settings(args)
     architectures = args.architectures or architecture_names()
     unknown = sorted(set(architectures) - set(architecture_names()))
     if unknown:
@@ -248,10 +259,32 @@ def _benchmark(args: argparse.Namespace) -> None:
         raise ConfigError(f"--task-pair: expected two tasks, got {pair}")
     seeds = [int(seed) for seed in args.seeds]
     started = time.perf_counter()
-    bench = run_benchmark(config, args.data, architectures, seeds, (pair[0], pair[1]))
+    bench = run_benchmark(settings, args.data, architectures, seeds, (pair[0], pair[1]))
     command = "python -m stemnet " + " ".join(sys.argv[1:])
     print(write_report(bench, args.out, command, save_predictions=args.save_predictions))
     print(f"benchmark wall time {time.perf_counter() - started:.0f}s; report in {args.out}")
+
+
+def _grid_settings(args: argparse.Namespace) -> dict[str, Config]:
+    """The candidate configs of `benchmark --grid`, by label; one, labelled "", without a grid."""
+    fixed = dict(args.set)
+    for key, values in args.grid:
+        where = f"--grid {key.replace('__', '.')}"
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: expected a non-empty YAML list such as [1, 8], got {values!r}")
+        if key in fixed:
+            raise ConfigError(f"{where}: also given by --set")
+    keys = [key for key, _ in args.grid]
+    if len(set(keys)) < len(keys):
+        raise ConfigError("--grid: a key is given twice; put all its values in one list")
+    settings = {}
+    for values in itertools.product(*(values for _, values in args.grid)):
+        point = dict(zip(keys, values))
+        label = ", ".join(f"{key.replace('__', '.')}={value}" for key, value in point.items())
+        settings[label] = load_config(
+            args.config, train__epochs=args.epochs, train__device=args.device, **fixed, **point
+        )
+    return settings
 
 
 def _synthetic_truth(args: argparse.Namespace) -> None:

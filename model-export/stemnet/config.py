@@ -31,6 +31,10 @@ class DataConfig:
     latent_dim: int = 8
     # Share of users whose follow preference is the negation of their pay preference.
     conflict_user_fraction: float = 0.3
+    # Correlation of a conflicting user's follow vector with their pay vector. -1 (exact
+    # negation) costs a shared embedding one bit; above -1 the two preferences need separate
+    # room in the embedding, the paper's premise (docs/benchmarks.md, setting v3).
+    conflict_correlation: float = -1.0
     # Popularity of the k-th most popular user/ad is proportional to (k + offset) ** -exponent.
     popularity_exponent: float = 0.8
     popularity_offset: int = 50

@@ -1,6 +1,7 @@
 """Benchmark tables (Markdown, like the STEM paper's Tables 2-4 and Figure 1) and PNG plots."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -47,6 +48,7 @@ def render(bench: Benchmark, command: str) -> str:
         f"Seeds: {seeds}; test positive rates: "
         + ", ".join(f"{t} {r:.4f}" for t, r in bench.positive_rates.items()),
         "",
+        *_selection_table(bench),
         "### Test AUC (mean ± std over seeds)",
         "",
         *_metric_table(bench, "auc", with_gain=True),
@@ -102,6 +104,21 @@ def _metric_table(bench: Benchmark, metric: str, with_gain: bool) -> list[str]:
         bayes = [bench.runs[0].test[t]["bayes_auc"] for t in bench.tasks]
         rows.append([BAYES_ROW] + [f"{b:.4f}" for b in bayes] + ([f"{np.mean(bayes):.4f}", "", ""] if with_gain else []))
     return _markdown(header, rows)
+
+
+def _selection_table(bench: Benchmark) -> list[str]:
+    """With a grid: which setting each architecture keeps (best mean validation AUC); the test
+    column is shown for reading, it played no part in the choice. Every later table is at the
+    kept setting."""
+    if not bench.selection:
+        return []
+    rows = [
+        [c.architecture, c.setting, f"{c.valid_auc:.4f}", f"{c.test_average_auc:.4f}", "kept" if c.chosen else ""]
+        for c in bench.selection
+    ]
+    header = ["Model", "Setting", "Validation AUC (mean)", "Test average AUC (mean)", ""]
+    title = "### Settings tried (each model keeps its best validation AUC; the tables below use it)"
+    return [title, "", *_markdown(header, rows), ""]
 
 
 def _comparable_table(bench: Benchmark) -> list[str]:
@@ -187,6 +204,8 @@ def _results(bench: Benchmark) -> dict:
                 "test": r.test,
                 "train_seconds": r.train_seconds,
                 "best_epoch": r.best_epoch,
+                "valid_auc": r.valid_auc,
+                "setting": r.setting,
                 "gates": r.gates,
             }
             for r in bench.runs
@@ -194,6 +213,7 @@ def _results(bench: Benchmark) -> dict:
         "comparable": bench.comparable,
         "comparable_bayes": bench.comparable_bayes,
         "subset_sizes": bench.subset_sizes,
+        "selection": None if bench.selection is None else [dataclasses.asdict(c) for c in bench.selection],
     }
 
 

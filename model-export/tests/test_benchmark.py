@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 import pyarrow.parquet as pq
 
 from conftest import CONFIGS
@@ -55,3 +56,49 @@ def test_benchmark_rejects_an_unknown_task_pair(tiny_data, tmp_path, capsys):
 
 def _test_rows(data_dir) -> int:
     return pq.read_metadata(data_dir / "test.parquet").num_rows
+
+
+def test_grid_trains_every_setting_and_keeps_each_models_best_on_validation(tiny_data, tmp_path, capsys):
+    out = tmp_path / "bench"
+    status = main([
+        "benchmark", "--config", str(CONFIGS / "tiny.yaml"), "--data", str(tiny_data), "--out", str(out),
+        "--architectures", "single_task,ple", "--seeds", "0", "--epochs", "1",
+        "--grid", "model.num_shared_experts=[1, 3]",
+    ])
+    assert status == 0
+    assert "Settings tried" in capsys.readouterr().out
+    results = json.loads((out / RESULTS_FILE).read_text())
+    selection = {(c["architecture"], c["setting"]): c for c in results["selection"]}
+    assert set(selection) == {
+        (arch, f"model.num_shared_experts={n}") for arch in ("single_task", "ple") for n in (1, 3)
+    }
+    # Single-Task has no shared experts: both settings train the same model; the first is kept.
+    one, three = selection["single_task", "model.num_shared_experts=1"], selection["single_task", "model.num_shared_experts=3"]
+    assert one["valid_auc"] == three["valid_auc"] and one["chosen"] and not three["chosen"]
+    ple = [c for c in results["selection"] if c["architecture"] == "ple"]
+    assert [c["chosen"] for c in ple] == [c["valid_auc"] == max(p["valid_auc"] for p in ple) for c in ple]
+    kept = {c["architecture"]: c["setting"] for c in results["selection"] if c["chosen"]}
+    # Only the kept setting's runs reach the tables.
+    assert [(r["architecture"], r["setting"]) for r in results["runs"]] == [
+        ("single_task", kept["single_task"]), ("ple", kept["ple"])
+    ]
+    assert results["runs"][1]["valid_auc"] == selection["ple", kept["ple"]]["valid_auc"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--grid", "model.num_shared_experts=8"], "expected a non-empty YAML list"),
+        (["--grid", "model.num_shared_experts=[1, 8]", "--set", "model.num_shared_experts=2"], "also given by --set"),
+        (["--grid", "model.num_shared_experts=[1]", "--grid", "model.num_shared_experts=[8]"], "given twice"),
+        (["--grid", "model.num_shared_expert=[1, 8]"], "unknown key(s) ['num_shared_expert']"),
+    ],
+)
+def test_a_malformed_grid_is_refused_before_any_training(tiny_data, tmp_path, capsys, extra, message):
+    status = main([
+        "benchmark", "--config", str(CONFIGS / "tiny.yaml"), "--data", str(tiny_data), "--out", str(tmp_path),
+        "--architectures", "ple", *extra,
+    ])
+    assert status == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "== ple" not in captured.out

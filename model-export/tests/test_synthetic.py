@@ -1,9 +1,12 @@
 import dataclasses
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from stemnet.config import load_config
-from stemnet.data.synthetic import SCHEMA, SPLITS, generate
+from stemnet.cli import main
+from stemnet.config import ConfigError, load_config
+from stemnet.data.synthetic import SCHEMA, SPLITS, draw_with_splits, generate
 from conftest import CONFIGS
 
 
@@ -51,3 +54,37 @@ def test_benchmark_setting_gives_every_user_enough_labels_to_identify_task_vecto
     assert impressions.quantile(0.1) > 500
     assert per_user[("follow", "sum")].median() > 50
     assert per_user[("pay", "sum")].mean() > 5
+
+
+def _follow_pay_correlation(config):
+    draw, _ = draw_with_splits(config)
+    follow, pay = draw.task_scores["follow"], draw.task_scores["pay"]
+    conflicting, agreeing = draw.conflict_row, ~draw.conflict_row
+    return (
+        np.corrcoef(follow[conflicting], pay[conflicting])[0, 1],
+        np.corrcoef(follow[agreeing], pay[agreeing])[0, 1],
+    )
+
+
+def test_conflict_correlation_sets_how_far_conflicting_users_follow_and_pay_preferences_part(tiny_config):
+    base = dataclasses.replace(_small(tiny_config), num_users=2000, conflict_user_fraction=0.5)
+    negated, agreeing = _follow_pay_correlation(base)
+    assert negated == pytest.approx(-1.0, abs=1e-9)
+    assert agreeing > 0.6
+    partial, _ = _follow_pay_correlation(dataclasses.replace(base, conflict_correlation=-0.5))
+    assert partial == pytest.approx(-0.5, abs=0.1)
+
+
+def test_conflict_correlation_outside_minus_one_to_one_is_refused(tiny_config, tmp_path):
+    with pytest.raises(ConfigError, match="data.conflict_correlation"):
+        generate(dataclasses.replace(_small(tiny_config), conflict_correlation=-1.5), tmp_path)
+
+
+def test_generate_set_overrides_a_data_key_and_refuses_an_unknown_one(tmp_path, capsys):
+    config = str(CONFIGS / "tiny.yaml")
+    code = main(["generate", "--config", config, "--out", str(tmp_path / "d"),
+                 "--set", "data.num_users=40", "--set", "data.num_rows=3000"])
+    assert code == 0
+    assert pd.read_parquet(tmp_path / "d" / "train.parquet")["user_id"].nunique() <= 40
+    assert main(["generate", "--config", config, "--out", str(tmp_path / "e"), "--set", "data.num_user=40"]) == 2
+    assert "data: unknown key(s) ['num_user']" in capsys.readouterr().err

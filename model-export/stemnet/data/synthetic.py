@@ -3,9 +3,9 @@
 Each task's logit is a calibrated bias, plus a shared preference score (user/ad latent dot
 product, per-user and per-ad offsets, attribute effects) and a task-specific score (user task
 vector . ad task vector, including the user's propensity for the task). For most users the
-task vectors agree; for `conflict_user_fraction` of users follow's vector is the negation of
-pay's, which is the paper's "comparable samples" case: one shared embedding cannot serve both
-tasks. Pay leans hardest on its own score. The true probabilities are kept as `p_<task>`
+task vectors agree; for `conflict_user_fraction` of users follow's vector is anti-correlated
+with pay's (`conflict_correlation`; -1 is the exact negation), which is the paper's "comparable
+samples" case: one shared embedding cannot serve both tasks. Pay leans hardest on its own score. The true probabilities are kept as `p_<task>`
 columns so evaluation can report the Bayes-optimal AUC.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ def draw_with_splits(config: DataConfig) -> tuple[Draw, dict[str, np.ndarray]]:
 
 def _draw(config: DataConfig) -> tuple[Draw, np.random.Generator]:
     """The rows and the generator after drawing them, whose next draw orders the split."""
-    _check_rates(config)
+    _check_config(config)
     rng = np.random.default_rng(config.seed)
     users = _make_users(config, rng)
     ads = _make_ads(config, rng)
@@ -143,9 +143,11 @@ def _draw(config: DataConfig) -> tuple[Draw, np.random.Generator]:
     return draw, rng
 
 
-def _check_rates(config: DataConfig) -> None:
+def _check_config(config: DataConfig) -> None:
     if set(config.positive_rates) != set(SCHEMA.tasks):
         raise ConfigError(f"data.positive_rates: must name exactly the tasks {list(SCHEMA.tasks)}")
+    if not -1.0 <= config.conflict_correlation <= 1.0:
+        raise ConfigError(f"data.conflict_correlation: must lie in [-1, 1], got {config.conflict_correlation}")
 
 
 def _latent(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
@@ -175,7 +177,13 @@ def _make_users(config: DataConfig, rng: np.random.Generator) -> Population:
         for t in SCHEMA.tasks
     }
     conflict = rng.random(n) < config.conflict_user_fraction
-    task_vectors["follow"][conflict] = -task_vectors["pay"][conflict]
+    rho = config.conflict_correlation
+    follow_of_conflicting = rho * task_vectors["pay"][conflict]
+    if rho != -1.0:
+        # Drawn only when used, so that the default (-1) keeps every earlier data file byte-identical.
+        independent = _with_columns(_latent(rng, n, dim), rng.normal(0.0, 1.0, n))[conflict]
+        follow_of_conflicting = follow_of_conflicting + np.sqrt(1.0 - rho**2) * independent
+    task_vectors["follow"][conflict] = follow_of_conflicting
     return Population(attributes, shared, task_vectors, conflict)
 
 
