@@ -131,6 +131,19 @@ def _add_set_option(command: argparse.ArgumentParser, example: str) -> None:
     )
 
 
+def _overrides(settings: list[tuple[str, object]], **options: object) -> dict[str, object]:
+    """`--set` pairs and the dedicated options (None when not given) as one set of overrides."""
+    overrides = dict(settings)
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in overrides:
+            option = key.split("__")[1].replace("_", "-")
+            raise ConfigError(f"--set {key.replace('__', '.')}: also given by --{option}")
+        overrides[key] = value
+    return overrides
+
+
 def _setting(text: str) -> tuple[str, object]:
     key, separator, value = text.partition("=")
     if not separator or key.count(".") != 1:
@@ -145,7 +158,7 @@ def _names(text: str) -> list[str]:
 def _generate(args: argparse.Namespace) -> None:
     from stemnet.data.synthetic import generate
 
-    config = load_config(args.config, data__seed=args.seed, **dict(args.set))
+    config = load_config(args.config, **_overrides(args.set, data__seed=args.seed))
     started = time.perf_counter()
     counts = generate(config.data, args.out)
     print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
@@ -267,7 +280,7 @@ def _benchmark(args: argparse.Namespace) -> None:
 
 def _grid_settings(args: argparse.Namespace) -> dict[str, Config]:
     """The candidate configs of `benchmark --grid`, by label; one, labelled "", without a grid."""
-    fixed = dict(args.set)
+    fixed = _overrides(args.set, train__epochs=args.epochs, train__device=args.device)
     for key, values in args.grid:
         where = f"--grid {key.replace('__', '.')}"
         if not isinstance(values, list) or not values:
@@ -281,9 +294,7 @@ def _grid_settings(args: argparse.Namespace) -> dict[str, Config]:
     for values in itertools.product(*(values for _, values in args.grid)):
         point = dict(zip(keys, values))
         label = ", ".join(f"{key.replace('__', '.')}={value}" for key, value in point.items())
-        settings[label] = load_config(
-            args.config, train__epochs=args.epochs, train__device=args.device, **fixed, **point
-        )
+        settings[label] = load_config(args.config, **fixed, **point)
     return settings
 
 

@@ -92,9 +92,10 @@ def test_grid_trains_every_setting_and_keeps_each_models_best_on_validation(tiny
         (["--grid", "model.num_shared_experts=[1, 8]", "--set", "model.num_shared_experts=2"], "also given by --set"),
         (["--grid", "model.num_shared_experts=[1]", "--grid", "model.num_shared_experts=[8]"], "given twice"),
         (["--grid", "model.num_shared_expert=[1, 8]"], "unknown key(s) ['num_shared_expert']"),
+        (["--epochs", "1", "--set", "train.epochs=2"], "--set train.epochs: also given by --epochs"),
     ],
 )
-def test_a_malformed_grid_is_refused_before_any_training(tiny_data, tmp_path, capsys, extra, message):
+def test_a_malformed_grid_or_override_is_refused_before_any_training(tiny_data, tmp_path, capsys, extra, message):
     status = main([
         "benchmark", "--config", str(CONFIGS / "tiny.yaml"), "--data", str(tiny_data), "--out", str(tmp_path),
         "--architectures", "ple", *extra,
