@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from stemnet.data.dataset import encode_split
+from in_memory_encoding import encode_split
 from stemnet.export.bundle import write_bundle
 
 from bundle_scorer import TOLERANCE, BundleScorer, parity_lines

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from stemnet.data.dataset import BLOCKS_PER_BUFFER, ShuffledBatches, build_vocabularies, encode_split, make_loader
+from in_memory_encoding import build_vocabularies, encode_split
+from stemnet.data.dataset import BLOCKS_PER_BUFFER, ShuffledBatches, make_loader
 from stemnet.data.encoded import count_vocabularies, encode_to_disk
 from stemnet.data.schema import FieldSpec, Schema
 from stemnet.data.splits import open_split, read_split

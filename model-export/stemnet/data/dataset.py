@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from stemnet.data.schema import Schema
-from stemnet.data.vocab import OOV_INDEX, Vocabulary
+from stemnet.data.vocab import OOV_INDEX
 
 DEFAULT_SHUFFLE_BUFFER_ROWS = 1_000_000
 # A shuffle buffer pools this many blocks of the split: enough that a batch mixes rows from all
@@ -53,22 +51,6 @@ class EncodedSplit:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def build_vocabularies(train: pd.DataFrame, schema: Schema, min_count: int) -> dict[str, Vocabulary]:
-    """Vocabularies from a frame in memory; training counts chunk by chunk (encoded.count_vocabularies)."""
-    return {name: Vocabulary.build(train[name], min_count) for name in schema.field_names}
-
-
-def encode_split(frame: pd.DataFrame, schema: Schema, vocabs: dict[str, Vocabulary]) -> EncodedSplit:
-    """A frame in memory, encoded in memory; training encodes to disk (encoded.encode_to_disk)."""
-    ids = np.stack([vocabs[name].encode(frame[name]) for name in schema.field_names], axis=1)
-    # Copies: torch tensors need writable arrays, and pandas may hand out read-only views.
-    labels = frame[[Schema.label_column(t) for t in schema.tasks]].to_numpy(dtype=np.float32, copy=True)
-    prob_columns = [Schema.probability_column(t) for t in schema.tasks]
-    has_probs = all(c in frame.columns for c in prob_columns)
-    true_probs = frame[prob_columns].to_numpy(dtype=np.float32, copy=True) if has_probs else None
-    return EncodedSplit(ids=ids, labels=labels, true_probs=true_probs)
 
 
 class _BatchedSplit(Dataset):
