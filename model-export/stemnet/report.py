@@ -94,7 +94,8 @@ def _metric_table(bench: Benchmark, metric: str, with_gain: bool) -> list[str]:
     rows = []
     baseline = np.mean([average_auc(r.test) for r in grouped[BASELINE]]) if BASELINE in grouped else None
     for arch, runs in grouped.items():
-        row = [arch] + [_format(*_mean_std([r.test[t][metric] for r in runs])) for t in bench.tasks]
+        name = f"{arch} ({runs[0].setting})" if runs[0].setting else arch
+        row = [name] + [_format(*_mean_std([r.test[t][metric] for r in runs])) for t in bench.tasks]
         if with_gain:
             mean_avg, std_avg = _mean_std([average_auc(r.test) for r in runs])
             gain = "—" if baseline is None else f"{mean_avg - baseline:+.4f}"

@@ -66,7 +66,8 @@ def test_grid_trains_every_setting_and_keeps_each_models_best_on_validation(tiny
         "--grid", "model.num_shared_experts=[1, 3]",
     ])
     assert status == 0
-    assert "Settings tried" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Settings tried" in printed
     results = json.loads((out / RESULTS_FILE).read_text())
     selection = {(c["architecture"], c["setting"]): c for c in results["selection"]}
     assert set(selection) == {
@@ -83,6 +84,7 @@ def test_grid_trains_every_setting_and_keeps_each_models_best_on_validation(tiny
         ("single_task", kept["single_task"]), ("ple", kept["ple"])
     ]
     assert results["runs"][1]["valid_auc"] == selection["ple", kept["ple"]]["valid_auc"]
+    assert f"| ple ({kept['ple']}) |" in printed  # the metric tables name the kept setting
 
 
 @pytest.mark.parametrize(
