@@ -50,7 +50,7 @@ AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
 AB_REPOSITORY := $(BUILD)/ab-bundles
 
 .PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
-        serving-overhead load-test load-test-ab
+        serving-overhead load-test load-test-ab quality-bar
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -150,6 +150,18 @@ serving-overhead: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/with-service.sh $(BUILD)/bench-bundles \
 	    java @service/target/bench.args \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) $(BENCH_ARGS) dev.stemnet.service.scoring.ServingOverhead
+
+# The trainer's quality bar (model-export/docs/benchmarks.md, section 1): Single-Task, MMoE, PLE and STEM-Net x 3 seeds
+# on each bar data set, every model at its own expert layout chosen on validation; one torch thread, as documented.
+# About 11 minutes a data set on 2 cores (`make -j2 quality-bar` runs two side by side).
+QUALITY_BAR_SETS := benchmark benchmark-v3 benchmark-sparse-pay
+quality-bar: $(foreach s,$(QUALITY_BAR_SETS),$(BUILD)/quality-bar/$(s)/report.md)
+
+$(BUILD)/quality-bar/%/report.md: model-export/configs/%.yaml $(VENV)/.installed
+	$(PYTHON) -m stemnet generate --config $< --out $(BUILD)/data/quality-bar/$*
+	OMP_NUM_THREADS=1 $(PYTHON) -m stemnet benchmark --config $< --data $(BUILD)/data/quality-bar/$* --out $(@D) \
+	    --architectures single_task,mmoe,ple,stem_net --seeds 0,1,2 --task-pair follow,pay \
+	    --grid 'model.num_shared_experts=[1, 2, 4, 8]'
 
 $(SERVICE_JAR): $(JAVA_SOURCES)
 	$(MVN) package -DskipTests
