@@ -286,7 +286,7 @@ def _grid_settings(args: argparse.Namespace) -> dict[str, Config]:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where}: expected a non-empty YAML list such as [1, 8], got {values!r}")
         if key in fixed:
-            raise ConfigError(f"{where}: also given by --set")
+            raise ConfigError(f"{where}: also given by --set or by its own option")
     keys = [key for key, _ in args.grid]
     if len(set(keys)) < len(keys):
         raise ConfigError("--grid: a key is given twice; put all its values in one list")

@@ -95,6 +95,7 @@ def test_grid_trains_every_setting_and_keeps_each_models_best_on_validation(tiny
         (["--grid", "model.num_shared_experts=[1]", "--grid", "model.num_shared_experts=[8]"], "given twice"),
         (["--grid", "model.num_shared_expert=[1, 8]"], "unknown key(s) ['num_shared_expert']"),
         (["--epochs", "1", "--set", "train.epochs=2"], "--set train.epochs: also given by --epochs"),
+        (["--epochs", "1", "--grid", "train.epochs=[1, 2]"], "--grid train.epochs: also given by --set or by its own option"),
     ],
 )
 def test_a_malformed_grid_or_override_is_refused_before_any_training(tiny_data, tmp_path, capsys, extra, message):

@@ -5,8 +5,8 @@ product, per-user and per-ad offsets, attribute effects) and a task-specific sco
 vector . ad task vector, including the user's propensity for the task). For most users the
 task vectors agree; for `conflict_user_fraction` of users follow's vector is anti-correlated
 with pay's (`conflict_correlation`; -1 is the exact negation), which is the paper's "comparable
-samples" case: one shared embedding cannot serve both tasks. Pay leans hardest on its own score. The true probabilities are kept as `p_<task>`
-columns so evaluation can report the Bayes-optimal AUC.
+samples" case: one shared embedding cannot serve both tasks. Pay leans hardest on its own score.
+The true probabilities are kept as `p_<task>` columns so evaluation can report the Bayes-optimal AUC.
 """
 from __future__ import annotations
 
