@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.stemnet.service.model.ModelHealthIndicator;
 import dev.stemnet.service.model.ModelRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -162,12 +161,8 @@ class Int8ContractTest extends ServiceOverHttp {
     }
 
     private static Path repositoryWithTheInt8Bundle() {
-        try {
-            Path repository = Files.createTempDirectory("stem-int8-repository");
-            TestBundle.copy(TestBundle.int8Directory(), repository.resolve("stem-net-int8-0001"));
-            return repository;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Path repository = TestBundle.emptyRepository("stem-int8-repository");
+        TestBundle.copy(TestBundle.int8Directory(), repository.resolve("stem-net-int8-0001"));
+        return repository;
     }
 }

@@ -67,14 +67,19 @@ public final class TestBundle {
      */
     public static synchronized Path repository() {
         if (sharedRepository == null) {
-            try {
-                sharedRepository = Files.createTempDirectory("stem-test-repository");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            sharedRepository = emptyRepository("stem-test-repository");
             copyTo(sharedRepository.resolve("stem-net"));
         }
         return sharedRepository;
+    }
+
+    /** A new, empty temporary directory to serve as a model repository. */
+    public static Path emptyRepository(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -82,13 +87,9 @@ public final class TestBundle {
      * {@code v0001}: for tests that add, replace or break versions beside it.
      */
     public static Path repositoryOfItsOwn(String prefix) {
-        try {
-            Path repository = Files.createTempDirectory(prefix);
-            copyWithVersion(repository.resolve("stem-net-0001"), "v0001");
-            return repository;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Path repository = emptyRepository(prefix);
+        copyWithVersion(repository.resolve("stem-net-0001"), "v0001");
+        return repository;
     }
 
     /** A copy of the test bundle whose manifest says {@code version}; files and checksums stay as they are. */

@@ -3,9 +3,6 @@ package dev.stemnet.service.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stemnet.service.TestBundle;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -21,7 +18,7 @@ import org.springframework.test.web.servlet.client.RestTestClient;
 class ReadinessTest {
 
     private static final String TOKEN = "readiness-token";
-    private static final Path EMPTY_REPOSITORY = createRepository();
+    private static final Path EMPTY_REPOSITORY = TestBundle.emptyRepository("stem-empty-repository");
 
     @LocalServerPort
     private int port;
@@ -34,14 +31,6 @@ class ReadinessTest {
         properties.add("stem.models.repository", EMPTY_REPOSITORY::toString);
         properties.add("management.server.port", () -> "0");
         properties.add("stem.admin.token", () -> TOKEN);
-    }
-
-    private static Path createRepository() {
-        try {
-            return Files.createTempDirectory("stem-empty-repository");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Test
