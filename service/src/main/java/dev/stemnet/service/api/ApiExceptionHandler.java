@@ -8,7 +8,7 @@ import dev.stemnet.service.model.UnknownModelException;
 import dev.stemnet.service.scoring.DeadlineExceededException;
 import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import dev.stemnet.service.scoring.InvalidRequestException;
-import dev.stemnet.service.scoring.OverloadedException;
+import dev.stemnet.service.pipeline.OverloadedException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.Comparator;

@@ -1,6 +1,6 @@
 package dev.stemnet.service.api;
 
-import dev.stemnet.service.scoring.AdmissionGate;
+import dev.stemnet.service.pipeline.Admission;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -24,17 +24,17 @@ class DrainEndpoint {
 
     private final ApplicationEventPublisher events;
     private final ApplicationAvailability availability;
-    private final AdmissionGate admissionGate;
+    private final Admission admission;
 
-    DrainEndpoint(ApplicationEventPublisher events, ApplicationAvailability availability, AdmissionGate admissionGate) {
+    DrainEndpoint(ApplicationEventPublisher events, ApplicationAvailability availability, Admission admission) {
         this.events = events;
         this.availability = availability;
-        this.admissionGate = admissionGate;
+        this.admission = admission;
     }
 
     @ReadOperation
     Status status() {
-        return new Status(availability.getReadinessState(), admissionGate.inFlight());
+        return new Status(availability.getReadinessState(), admission.admitted());
     }
 
     @WriteOperation

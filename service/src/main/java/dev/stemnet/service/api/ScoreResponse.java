@@ -1,7 +1,9 @@
 package dev.stemnet.service.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.stemnet.service.bundle.Manifest.ModelInfo;
 import dev.stemnet.service.experiment.ExperimentReport;
+import dev.stemnet.service.pipeline.ScoredExchange;
 import dev.stemnet.service.scoring.CandidateScores;
 import java.util.List;
 
@@ -13,4 +15,10 @@ public record ScoreResponse(String requestId, ModelReference model, List<Candida
         @JsonInclude(JsonInclude.Include.NON_NULL) ExperimentReport experiment) {
 
     public record ModelReference(String name, String version) {}
+
+    static ScoreResponse of(ScoredExchange exchange) {
+        ModelInfo model = exchange.model().manifest().model();
+        return new ScoreResponse(exchange.requestId(), new ModelReference(model.name(), model.version()),
+                exchange.scored().results(), exchange.decision().report());
+    }
 }

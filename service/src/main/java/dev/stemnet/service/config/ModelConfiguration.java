@@ -2,15 +2,20 @@ package dev.stemnet.service.config;
 
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
+import dev.stemnet.service.experiment.Experiments;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.GpuProbe;
+import dev.stemnet.service.metrics.ScoringMetrics;
 import dev.stemnet.service.model.ModelEvents;
 import dev.stemnet.service.model.ModelLoader;
 import dev.stemnet.service.model.ModelRegistry;
 import dev.stemnet.service.model.ModelRepository;
 import dev.stemnet.service.model.RepositoryWatcher;
-import dev.stemnet.service.scoring.AdmissionGate;
+import dev.stemnet.service.pipeline.Admission;
+import dev.stemnet.service.pipeline.ScoringPipeline;
+import dev.stemnet.service.pipeline.ScoringRecorder;
 import jakarta.validation.Validator;
+import java.util.List;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -48,7 +53,15 @@ class ModelConfiguration {
     }
 
     @Bean
-    AdmissionGate admissionGate(StemProperties properties) {
-        return new AdmissionGate(properties.scoring().maxConcurrent(), properties.scoring().maxQueued());
+    Admission admission(StemProperties properties) {
+        return new Admission(properties.scoring().maxConcurrent(), properties.scoring().maxQueued());
+    }
+
+    /** Recorders: the model meters, the experiment meters and, when configured, the exposure log. */
+    @Bean
+    ScoringPipeline scoringPipeline(Admission admission, Experiments experiments, ModelRegistry registry,
+            ScoringMetrics metrics, List<ScoringRecorder> recorders, StemProperties properties) {
+        return new ScoringPipeline(admission, experiments, registry, metrics, recorders,
+                properties.scoring().maxCandidates());
     }
 }

@@ -40,8 +40,11 @@ public record StemProperties(
     /**
      * @param maxCandidates   larger requests are refused with 400
      * @param maxConcurrent   requests scored at once
-     * @param maxQueued       requests waiting for a slot; past that they are shed with 429
-     * @param deadline        a request not scored by then gets 504
+     * @param maxQueued       admitted requests beyond those (reading their body or waiting for a slot); past that,
+     *                        or when the estimated time to scores passes the deadline, a request is refused with 429
+     *                        on arrival
+     * @param spareThreads    public-port worker threads beyond {@code maxConcurrent + maxQueued}, to answer refusals
+     * @param deadline        counted from arrival; a request not scored by then gets 504 and is never scored
      * @param maxBodySize     larger request bodies get 413
      * @param unknownFeatures what to do with a feature name the model does not have
      */
@@ -49,6 +52,7 @@ public record StemProperties(
             @Min(1) int maxCandidates,
             @Min(1) int maxConcurrent,
             @Min(0) int maxQueued,
+            @Min(1) int spareThreads,
             @NotNull Duration deadline,
             @NotNull DataSize maxBodySize,
             @NotNull UnknownFeaturePolicy unknownFeatures) {}

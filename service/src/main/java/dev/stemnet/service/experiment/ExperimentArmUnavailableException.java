@@ -6,7 +6,7 @@ package dev.stemnet.service.experiment;
  */
 public class ExperimentArmUnavailableException extends RuntimeException {
 
-    ExperimentArmUnavailableException(String message) {
+    public ExperimentArmUnavailableException(String message) {
         super(message);
     }
 }

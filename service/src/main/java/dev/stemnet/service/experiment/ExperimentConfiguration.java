@@ -11,7 +11,7 @@ class ExperimentConfiguration {
 
     @Bean
     Experiments experimentAssignment(ExperimentProperties properties, ModelRegistry registry, ExperimentMetrics metrics) {
-        return new Experiments(properties.config(), properties.forceCallers(), registry, metrics);
+        return new Experiments(properties.config(), properties.forceCallers(), registry::servingVersions, metrics);
     }
 
     /** Closed after the web server has finished its requests, so that their records are written too. */

@@ -1,8 +1,5 @@
 package dev.stemnet.service.experiment;
 
-import dev.stemnet.service.model.ModelLease;
-import dev.stemnet.service.model.ModelRegistry;
-import dev.stemnet.service.model.UnknownModelException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,22 +16,6 @@ public record ExperimentDecision(String configVersion, List<Assignment> assignme
 
     static ExperimentDecision none(String requestedModel) {
         return new ExperimentDecision(null, List.of(), requestedModel, false);
-    }
-
-    /**
-     * Leases the model this request is scored with.
-     *
-     * @throws ExperimentArmUnavailableException when the unit's arm names a model that does not serve
-     */
-    public ModelLease lease(ModelRegistry registry) {
-        try {
-            return registry.lease(model);
-        } catch (UnknownModelException e) {
-            if (!armChoseModel) {
-                throw e;
-            }
-            throw new ExperimentArmUnavailableException("the experiment arm's model is not serving: " + e.getMessage());
-        }
     }
 
     /**

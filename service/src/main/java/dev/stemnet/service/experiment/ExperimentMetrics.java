@@ -1,6 +1,8 @@
 package dev.stemnet.service.experiment;
 
 import dev.stemnet.service.metrics.ModelMeters;
+import dev.stemnet.service.pipeline.ScoredExchange;
+import dev.stemnet.service.pipeline.ScoringRecorder;
 import dev.stemnet.service.scoring.CandidateScores;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -19,7 +21,7 @@ import org.springframework.stereotype.Component;
  * which also sees failed requests.)
  */
 @Component
-public class ExperimentMetrics {
+public class ExperimentMetrics implements ScoringRecorder {
 
     private final MeterRegistry registry;
     private final AtomicReference<Gauge> configInfo = new AtomicReference<>();
@@ -30,6 +32,11 @@ public class ExperimentMetrics {
         this.armShares = MultiGauge.builder("stem.experiment.arm.share")
                 .description("The share of units the active configuration assigns to each arm, for sample-ratio checks")
                 .register(registry);
+    }
+
+    @Override
+    public void scored(ScoredExchange exchange) {
+        recordScored(exchange.decision(), exchange.scored().results());
     }
 
     /** Every served score, by arm and task, with the buckets of {@code stem_task_score}. */

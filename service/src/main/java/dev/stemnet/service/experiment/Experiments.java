@@ -2,8 +2,6 @@ package dev.stemnet.service.experiment;
 
 import dev.stemnet.service.experiment.ExperimentConfig.Arm;
 import dev.stemnet.service.experiment.ExperimentConfig.Layer;
-import dev.stemnet.service.model.ModelRegistry;
-import dev.stemnet.service.model.ServingModel;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,7 +31,7 @@ public final class Experiments {
 
     private final Path file;
     private final Map<String, String> forceCallers;
-    private final ModelRegistry registry;
+    private final ServingVersions servingVersions;
     private final ExperimentMetrics metrics;
     private final AtomicReference<ExperimentConfig> active = new AtomicReference<>();
     private volatile ReloadResult lastReload;
@@ -44,10 +42,11 @@ public final class Experiments {
      *
      * @param file {@code null} when no experiments are configured
      */
-    public Experiments(Path file, Map<String, String> forceCallers, ModelRegistry registry, ExperimentMetrics metrics) {
+    public Experiments(Path file, Map<String, String> forceCallers, ServingVersions servingVersions,
+            ExperimentMetrics metrics) {
         this.file = file;
         this.forceCallers = Map.copyOf(forceCallers);
-        this.registry = registry;
+        this.servingVersions = servingVersions;
         this.metrics = metrics;
         if (file != null) {
             try {
@@ -185,14 +184,15 @@ public final class Experiments {
     }
 
     private Optional<String> unserved(Layer layer, Arm arm) {
-        Optional<ServingModel> serving = registry.serving(arm.model());
-        if (serving.isEmpty()) {
+        Map<String, String> serving = servingVersions.byModel();
+        String version = serving.get(arm.model());
+        if (version == null) {
             return Optional.of("model '" + arm.model() + "' of arm '" + arm.name() + "' in layer '" + layer.name()
-                    + "' is not serving; serving: " + registry.serving().stream().map(ServingModel::name).toList());
+                    + "' is not serving; serving: " + List.copyOf(serving.keySet()));
         }
-        if (arm.version() != null && !arm.version().equals(serving.get().version())) {
+        if (arm.version() != null && !arm.version().equals(version)) {
             return Optional.of("arm '" + arm.name() + "' in layer '" + layer.name() + "' pins " + arm.model() + " version "
-                    + arm.version() + " but version " + serving.get().version() + " serves");
+                    + arm.version() + " but version " + version + " serves");
         }
         return Optional.empty();
     }

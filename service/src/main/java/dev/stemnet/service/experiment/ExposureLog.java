@@ -1,5 +1,8 @@
 package dev.stemnet.service.experiment;
 
+import dev.stemnet.service.bundle.Manifest.ModelInfo;
+import dev.stemnet.service.pipeline.ScoredExchange;
+import dev.stemnet.service.pipeline.ScoringRecorder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -38,7 +42,7 @@ import tools.jackson.databind.json.JsonMapper;
  * them anywhere a dashboard can see, and below its discarding threshold it drops events silently by level.
  * The counted-drop guarantee is the point of this class, and size rotation is a few lines here.
  */
-public final class ExposureLog implements AutoCloseable {
+public final class ExposureLog implements ScoringRecorder, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ExposureLog.class);
     private static final Pattern FILE_NAME = Pattern.compile("exposures-(\\d{8})\\.jsonl");
@@ -82,6 +86,15 @@ public final class ExposureLog implements AutoCloseable {
 
     public void start() {
         writer.start();
+    }
+
+    /** One line per scored request. */
+    @Override
+    public void scored(ScoredExchange exchange) {
+        ModelInfo model = exchange.model().manifest().model();
+        record(new ExposureRecord(ExposureRecord.time(Instant.now()), exchange.requestId(), exchange.request().userId(),
+                exchange.decision().configVersion(), model.name(), model.version(), exchange.decision().assignments(),
+                exchange.scored().results()));
     }
 
     /** Never blocks: a record that does not fit is counted as dropped. */

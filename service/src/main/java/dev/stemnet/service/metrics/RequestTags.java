@@ -1,5 +1,6 @@
 package dev.stemnet.service.metrics;
 
+import dev.stemnet.service.pipeline.RequestLabels;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.Map;
 
@@ -15,6 +16,21 @@ public final class RequestTags {
     static final String ARMS = RequestTags.class.getName() + ".arms";
 
     private RequestTags() {}
+
+    /** The pipeline's labels of a request, kept as attributes of the HTTP request for the metrics filter. */
+    public static RequestLabels labels(HttpServletRequest request) {
+        return new RequestLabels() {
+            @Override
+            public void arms(Map<String, String> armByLayer) {
+                RequestTags.arms(request, armByLayer);
+            }
+
+            @Override
+            public void model(String name, String version) {
+                RequestTags.model(request, name, version);
+            }
+        };
+    }
 
     public static void model(HttpServletRequest request, String model, String version) {
         request.setAttribute(MODEL, model);

@@ -4,6 +4,8 @@ import dev.stemnet.service.inference.DeviceChoice;
 import dev.stemnet.service.inference.OnnxModel;
 import dev.stemnet.service.model.LoadedModel;
 import dev.stemnet.service.model.ModelEvents;
+import dev.stemnet.service.pipeline.ScoredExchange;
+import dev.stemnet.service.pipeline.ScoringRecorder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,7 +18,7 @@ import org.springframework.stereotype.Component;
  * and model load events. Meters of a version go away when it is closed.
  */
 @Component
-public class ScoringMetrics implements ModelEvents {
+public class ScoringMetrics implements ModelEvents, ScoringRecorder {
 
     private final MeterRegistry registry;
     private final Map<LoadedModel, ModelMeters> metersByModel = new ConcurrentHashMap<>();
@@ -32,6 +34,12 @@ public class ScoringMetrics implements ModelEvents {
     /** The meters of a model that is loaded; a request holds a lease on it, so it is not closed yet. */
     public ModelMeters of(LoadedModel model) {
         return metersByModel.get(model);
+    }
+
+    /** The request's size, scores and feature issues, on the meters of the version that scored it. */
+    @Override
+    public void scored(ScoredExchange exchange) {
+        of(exchange.model()).recordScored(exchange.scored().results(), exchange.scored().featureIssues());
     }
 
     @Override

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -63,6 +65,13 @@ public final class ModelRegistry implements AutoCloseable {
         List<ServingModel> models = new ArrayList<>(serving.values());
         models.sort(Comparator.comparing(ServingModel::name));
         return models;
+    }
+
+    /** Serving version by model name. */
+    public SortedMap<String, String> servingVersions() {
+        SortedMap<String, String> versions = new TreeMap<>();
+        serving.forEach((name, model) -> versions.put(name, model.version()));
+        return versions;
     }
 
     /** Replaced versions with requests still in flight. */

@@ -2,30 +2,43 @@ package dev.stemnet.service.scoring;
 
 import java.time.Duration;
 
-/** How long a request may still take. Checked between the stages of scoring, which cannot be cut short. */
+/**
+ * How long a request may still take, counted from its arrival. Checked between the stages of scoring, which
+ * cannot be cut short.
+ */
 public final class Deadline {
 
     private final Duration budget;
     private final long startedNanos;
 
-    private Deadline(Duration budget) {
+    private Deadline(Duration budget, long startedNanos) {
         this.budget = budget;
-        this.startedNanos = System.nanoTime();
+        this.startedNanos = startedNanos;
     }
 
     /** Starts now. */
     public static Deadline after(Duration budget) {
-        return new Deadline(budget);
+        return new Deadline(budget, System.nanoTime());
+    }
+
+    /** Started at {@code arrivalNanos} ({@link System#nanoTime()}), which may lie in the past. */
+    public static Deadline since(long arrivalNanos, Duration budget) {
+        return new Deadline(budget, arrivalNanos);
     }
 
     /** For work that nobody waits on, such as the warm-up. */
     public static Deadline none() {
-        return new Deadline(null);
+        return new Deadline(null, System.nanoTime());
     }
 
     /** {@link Long#MAX_VALUE} without a budget; zero or less once the deadline has passed. */
     public long remainingNanos() {
-        return budget == null ? Long.MAX_VALUE : budget.toNanos() - (System.nanoTime() - startedNanos);
+        return budget == null ? Long.MAX_VALUE : budget.toNanos() - elapsedNanos();
+    }
+
+    /** Since the request arrived. */
+    public long elapsedNanos() {
+        return System.nanoTime() - startedNanos;
     }
 
     /** @throws DeadlineExceededException when the deadline has passed, naming what was about to happen */
@@ -35,7 +48,7 @@ public final class Deadline {
         }
     }
 
-    Duration budget() {
+    public Duration budget() {
         return budget;
     }
 }

@@ -3,14 +3,13 @@ package dev.stemnet.service.experiment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.stemnet.service.model.ModelRegistry;
-import dev.stemnet.service.model.NoModelEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,7 +41,7 @@ class ExperimentsTest {
     @TempDir
     Path directory;
 
-    private final ModelRegistry nothingServes = new ModelRegistry("stem-net", new NoModelEvents());
+    private final ServingVersions nothingServes = TreeMap::new;
     private final ExperimentMetrics metrics = new ExperimentMetrics(new SimpleMeterRegistry());
 
     @Test

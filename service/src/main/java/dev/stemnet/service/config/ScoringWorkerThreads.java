@@ -1,0 +1,51 @@
+package dev.stemnet.service.config;
+
+import dev.stemnet.service.api.ArrivalTimeValve;
+import org.apache.coyote.AbstractProtocol;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.core.Ordered;
+import org.springframework.core.env.Environment;
+import org.springframework.stereotype.Component;
+
+/**
+ * The public port's Tomcat, sized from {@code stem.scoring.*} so that no queue sits in front of the admission
+ * decision (service/README.md, "Overload"): an admitted request holds a worker thread from arrival to response, at
+ * most {@code max-concurrent + max-queued} of them, and {@code spare-threads} more answer refusals, which take
+ * microseconds; so Tomcat's own executor queue holds a request at most for as long as a refusal takes. The
+ * management port runs a Tomcat of its own, untouched, so probes and metrics answer under any load.
+ *
+ * <p>Ordered last, after Spring Boot's own customizers, which would otherwise set their thread count over this one.
+ */
+@Component
+class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, Ordered {
+
+    static final String TOMCAT_MAX_THREADS = "server.tomcat.threads.max";
+
+    private final int threads;
+
+    ScoringWorkerThreads(StemProperties properties, Environment environment) {
+        if (environment.containsProperty(TOMCAT_MAX_THREADS)) {
+            throw new IllegalStateException(TOMCAT_MAX_THREADS + " is derived from stem.scoring.max-concurrent,"
+                    + " max-queued and spare-threads; set those instead");
+        }
+        StemProperties.Scoring scoring = properties.scoring();
+        this.threads = scoring.maxConcurrent() + scoring.maxQueued() + scoring.spareThreads();
+    }
+
+    @Override
+    public void customize(TomcatServletWebServerFactory factory) {
+        factory.addEngineValves(new ArrivalTimeValve());
+        factory.addProtocolHandlerCustomizers(handler -> {
+            if (handler instanceof AbstractProtocol<?> protocol) {
+                protocol.setMaxThreads(threads);
+                protocol.setMinSpareThreads(Math.min(protocol.getMinSpareThreads(), threads));
+            }
+        });
+    }
+
+    @Override
+    public int getOrder() {
+        return Ordered.LOWEST_PRECEDENCE;
+    }
+}
