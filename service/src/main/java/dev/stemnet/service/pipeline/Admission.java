@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * hands out the scoring slots.
  *
  * <p>A request is admitted with a {@link Ticket} while fewer than {@code maxConcurrent + maxQueued} tickets are out
- * and the estimated time to its scores fits in what is left of its deadline; otherwise it is refused at once
+ * and, if it would have to wait for a slot, the estimated time to its scores fits in what is left of its deadline;
+ * otherwise it is refused at once
  * ({@link OverloadedException}, a 429). The estimate is Little's law over measured means: the time from arrival to
  * asking for a slot (reading and parsing the body), plus the wait behind the tickets ahead of it
  * ({@code position * slotTime / maxConcurrent}), plus one slot time. A ticket holder reads its body without a slot,
@@ -53,10 +54,12 @@ public final class Admission {
                         : maxConcurrent + " requests are being scored or read and " + maxQueued
                                 + " are waiting (stem.scoring.max-concurrent, stem.scoring.max-queued)");
             }
-            long estimate = estimatedNanosToScores(Math.max(0, position));
-            if (estimate > deadline.remainingNanos()) {
+            // Only a request that would wait is refused on the estimate: one that finds a free slot always gets its
+            // chance, and so the estimate keeps learning even after a run of slow requests.
+            long estimate = estimatedNanosToScores(position);
+            if (position > 0 && estimate > deadline.remainingNanos()) {
                 throw new OverloadedException("scores would take about " + TimeUnit.NANOSECONDS.toMillis(estimate)
-                        + " ms with " + Math.max(0, position) + " requests ahead, past the deadline of "
+                        + " ms with " + (position - 1) + " requests waiting ahead, past the deadline of "
                         + deadline.budget().toMillis() + " ms (stem.scoring.deadline)");
             }
             if (tickets.compareAndSet(out, out + 1)) {
@@ -65,10 +68,14 @@ public final class Admission {
         }
     }
 
-    /** The running estimate that {@link #admit} compares with the deadline. */
+    /**
+     * The running estimate that {@link #admit} compares with the deadline.
+     *
+     * @param position 1 for the first request that would wait for a slot, 0 or less when a slot is free
+     */
     long estimatedNanosToScores(int position) {
         long slot = meanSlotNanos.get();
-        return meanBeforeSlotNanos.get() + position * slot / maxConcurrent + slot;
+        return meanBeforeSlotNanos.get() + Math.max(0, position) * slot / maxConcurrent + slot;
     }
 
     /** Requests holding a scoring slot now. */
