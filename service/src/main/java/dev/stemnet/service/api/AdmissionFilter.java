@@ -68,6 +68,8 @@ class AdmissionFilter extends OncePerRequestFilter {
         } catch (OverloadedException e) {
             response.setHeader(HttpHeaders.RETRY_AFTER, OVERLOAD_RETRY_SECONDS);
             ProblemResponses.write(request, response, HttpStatus.TOO_MANY_REQUESTS, e.getMessage());
+            // Sent now: Tomcat would otherwise first read (swallow) the unread body, which may still be on its way.
+            response.flushBuffer();
             return;
         }
         try (ticket) {

@@ -4,7 +4,6 @@ import dev.stemnet.service.api.ArrivalTimeValve;
 import org.apache.coyote.AbstractProtocol;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
-import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
@@ -14,11 +13,9 @@ import org.springframework.stereotype.Component;
  * most {@code max-concurrent + max-queued} of them, and {@code spare-threads} more answer refusals, which take
  * microseconds; so Tomcat's own executor queue holds a request at most for as long as a refusal takes. The
  * management port runs a Tomcat of its own, untouched, so probes and metrics answer under any load.
- *
- * <p>Ordered last, after Spring Boot's own customizers, which would otherwise set their thread count over this one.
  */
 @Component
-class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, Ordered {
+class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {
 
     static final String TOMCAT_MAX_THREADS = "server.tomcat.threads.max";
 
@@ -36,16 +33,12 @@ class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWe
     @Override
     public void customize(TomcatServletWebServerFactory factory) {
         factory.addEngineValves(new ArrivalTimeValve());
-        factory.addProtocolHandlerCustomizers(handler -> {
-            if (handler instanceof AbstractProtocol<?> protocol) {
+        // A connector customizer runs after every protocol handler customizer, Spring Boot's thread settings included.
+        factory.addConnectorCustomizers(connector -> {
+            if (connector.getProtocolHandler() instanceof AbstractProtocol<?> protocol) {
                 protocol.setMaxThreads(threads);
                 protocol.setMinSpareThreads(Math.min(protocol.getMinSpareThreads(), threads));
             }
         });
-    }
-
-    @Override
-    public int getOrder() {
-        return Ordered.LOWEST_PRECEDENCE;
     }
 }

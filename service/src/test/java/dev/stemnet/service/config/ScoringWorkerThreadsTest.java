@@ -1,0 +1,24 @@
+package dev.stemnet.service.config;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.stemnet.service.scoring.UnknownFeaturePolicy;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.springframework.mock.env.MockEnvironment;
+import org.springframework.util.unit.DataSize;
+
+class ScoringWorkerThreadsTest {
+
+    private static final StemProperties PROPERTIES = new StemProperties(null, null, null,
+            new StemProperties.Scoring(1000, 8, 32, 16, Duration.ofMillis(500), DataSize.ofMegabytes(2),
+                    UnknownFeaturePolicy.REJECT), null);
+
+    @Test
+    void refusesAnExplicitTomcatThreadCountThatWouldUndoTheArithmetic() {
+        MockEnvironment environment = new MockEnvironment().withProperty("server.tomcat.threads.max", "200");
+        assertThatThrownBy(() -> new ScoringWorkerThreads(PROPERTIES, environment))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("server.tomcat.threads.max is derived from stem.scoring.max-concurrent");
+    }
+}
