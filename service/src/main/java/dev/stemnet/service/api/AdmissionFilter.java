@@ -2,6 +2,7 @@ package dev.stemnet.service.api;
 
 import dev.stemnet.service.config.StemProperties;
 import dev.stemnet.service.experiment.ForcedArms;
+import dev.stemnet.service.metrics.RequestTags;
 import dev.stemnet.service.pipeline.Admission;
 import dev.stemnet.service.pipeline.OverloadedException;
 import dev.stemnet.service.pipeline.Priority;
@@ -66,6 +67,7 @@ class AdmissionFilter extends OncePerRequestFilter {
         try {
             ticket = pipeline.admit(requestDeadline, priority);
         } catch (OverloadedException e) {
+            RequestTags.shedReason(request, e.reason().label());
             response.setHeader(HttpHeaders.RETRY_AFTER, OVERLOAD_RETRY_SECONDS);
             ProblemResponses.write(request, response, HttpStatus.TOO_MANY_REQUESTS, e.getMessage());
             // Sent now: Tomcat would otherwise first read (swallow) the unread body, which may still be on its way.

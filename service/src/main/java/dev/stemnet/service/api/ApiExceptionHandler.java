@@ -8,7 +8,6 @@ import dev.stemnet.service.model.UnknownModelException;
 import dev.stemnet.service.scoring.DeadlineExceededException;
 import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import dev.stemnet.service.scoring.InvalidRequestException;
-import dev.stemnet.service.pipeline.OverloadedException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.Comparator;
@@ -35,14 +34,13 @@ import tools.jackson.core.exc.StreamReadException;
  * Every error leaves as RFC 7807 {@code application/problem+json}. A 400 names the first offending part of
  * the request in {@code field} and lists every problem in {@code errors}, unless the body is too broken to
  * blame a field; a 500 says nothing about the inside, which goes to the log. Refusals the client should
- * retry (429 overloaded, 503 model not ready) carry {@code Retry-After}.
+ * retry (503 model not ready) carry {@code Retry-After}, as the admission filter's 429s do.
  */
 @RestControllerAdvice
 class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ApiExceptionHandler.class);
-    /** Overload passes quickly; a model load takes longer. */
-    private static final int OVERLOAD_RETRY_SECONDS = 1;
+    /** A model load takes a while. (Overload is refused by the admission filter, before any handler.) */
     private static final int MODEL_LOAD_RETRY_SECONDS = 5;
     /** An outage fails every request alike: log the first failure per store and reason, then one line this often. */
     private static final Duration STORE_FAILURE_LOG_INTERVAL = Duration.ofSeconds(10);
@@ -109,11 +107,6 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<Object> handleExperimentArmUnavailable(ExperimentArmUnavailableException e) {
         log.warn("Experiment arm unavailable: {}", e.getMessage());
         return retryLater(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), MODEL_LOAD_RETRY_SECONDS);
-    }
-
-    @ExceptionHandler(OverloadedException.class)
-    ResponseEntity<Object> handleOverloaded(OverloadedException e) {
-        return retryLater(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), OVERLOAD_RETRY_SECONDS);
     }
 
     @ExceptionHandler(DeadlineExceededException.class)

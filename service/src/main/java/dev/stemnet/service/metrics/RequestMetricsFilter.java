@@ -57,8 +57,9 @@ public class RequestMetricsFilter extends OncePerRequestFilter {
             recordPerArm(request, outcome, System.nanoTime() - started);
             if (outcome.equals("shed") || outcome.equals("deadline")) {
                 Counter.builder("stem.requests.shed")
-                        .description("Requests refused at once (shed: overloaded) or given up (deadline)")
-                        .tag("reason", outcome.equals("shed") ? "overloaded" : "deadline")
+                        .description("Requests refused on arrival (queue_full, deadline_estimate, qa) or given up at the"
+                                + " deadline (deadline)")
+                        .tag("reason", outcome.equals("shed") ? attribute(request, RequestTags.SHED_REASON) : "deadline")
                         .register(registry)
                         .increment();
             }

@@ -14,6 +14,7 @@ public final class RequestTags {
     static final String VERSION = RequestTags.class.getName() + ".version";
     static final String OUTCOME = RequestTags.class.getName() + ".outcome";
     static final String ARMS = RequestTags.class.getName() + ".arms";
+    static final String SHED_REASON = RequestTags.class.getName() + ".shedReason";
 
     private RequestTags() {}
 
@@ -40,6 +41,11 @@ public final class RequestTags {
     /** Experiment arm by layer, names from the experiment configuration only: a bounded label set. */
     public static void arms(HttpServletRequest request, Map<String, String> armByLayer) {
         request.setAttribute(ARMS, Map.copyOf(armByLayer));
+    }
+
+    /** Why a 429 refused the request: one of a small fixed set. */
+    public static void shedReason(HttpServletRequest request, String reason) {
+        request.setAttribute(SHED_REASON, reason);
     }
 
     /** One of a small fixed set, e.g. {@code not_ready} or {@code store_unavailable}. */

@@ -47,18 +47,20 @@ public final class Admission {
         while (true) {
             int out = tickets.get();
             int position = out - maxConcurrent + 1;
+            if (position > queueLimit && priority == Priority.QA) {
+                throw new OverloadedException(OverloadedException.Reason.QA, "QA requests are scored only while a"
+                        + " slot is free (stem.scoring.max-concurrent = " + maxConcurrent + ")");
+            }
             if (position > queueLimit) {
-                throw new OverloadedException(priority == Priority.QA
-                        ? "QA requests are scored only while a slot is free (stem.scoring.max-concurrent = "
-                                + maxConcurrent + ")"
-                        : maxConcurrent + " requests are being scored or read and " + maxQueued
-                                + " are waiting (stem.scoring.max-concurrent, stem.scoring.max-queued)");
+                throw new OverloadedException(OverloadedException.Reason.QUEUE_FULL, maxConcurrent + " requests are"
+                        + " being scored or read and " + maxQueued + " are waiting (stem.scoring.max-concurrent,"
+                        + " stem.scoring.max-queued)");
             }
             // Only a request that would wait is refused on the estimate: one that finds a free slot always gets its
             // chance, and so the estimate keeps learning even after a run of slow requests.
             long estimate = estimatedNanosToScores(position);
             if (position > 0 && estimate > deadline.remainingNanos()) {
-                throw new OverloadedException("scores would take about " + TimeUnit.NANOSECONDS.toMillis(estimate)
+                throw new OverloadedException(OverloadedException.Reason.DEADLINE_ESTIMATE, "scores would take about " + TimeUnit.NANOSECONDS.toMillis(estimate)
                         + " ms with " + (position - 1) + " requests waiting ahead, past the deadline of "
                         + deadline.budget().toMillis() + " ms (stem.scoring.deadline)");
             }

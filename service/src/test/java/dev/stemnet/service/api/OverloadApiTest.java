@@ -30,7 +30,7 @@ class OverloadApiTest extends RunningServiceTest {
     private static final String BODY = """
             {"userId": "u1", "candidates": [{"itemId": "a1", "features": {"advertiser": "adv1"}}]}""";
     private static final Map<String, String> SHED_OUTCOME = Map.of("endpoint", "score", "outcome", "shed");
-    private static final Map<String, String> OVERLOADED = Map.of("reason", "overloaded");
+    private static final Map<String, String> OVERLOADED = Map.of("reason", "queue_full");
 
     @Autowired
     private HeldEmbeddingStores stores;
