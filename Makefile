@@ -41,6 +41,15 @@ BENCH_DATA   := $(BUILD)/data/bench-paper
 BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
 JMH_ARGS     ?= -prof gc
 LOAD_ARGS    ?=
+# Offered load at 1x, 2x and 4x saturation with hey over loopback, on a service of its own serving the `make run`
+# model (ports 8080/8081 free): status counts and p50/p99 of accepted and refused requests per level.
+# Settings: OVERLOAD_ARGS='--candidates 20 --seconds 30', SERVICE_OPTS='--stem.scoring.max-concurrent=4'.
+OVERLOAD_ARGS ?=
+overload: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
+	scripts/install-test-deps.sh
+	scripts/with-service.sh $(BUILD)/bundles \
+	    $(PYTHON) scripts/perf/overload.py --bundle $(RUN_BUNDLE) $(OVERLOAD_ARGS)
+
 # The two-arm A/B load test: AB_BUNDLE (FP32) as stem-net against its int8 quantization as stem-net-int8, split
 # 50/50 by user (AB_EXPERIMENT), in a model repository of their own. AB_TEST: the test split AB_BUNDLE was trained
 # on, for the int8 accuracy check (e.g. AB_BUNDLE=build/bench-bundles/stem-net AB_TEST=build/data/bench-paper/test.parquet).
@@ -50,7 +59,7 @@ AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
 AB_REPOSITORY := $(BUILD)/ab-bundles
 
 .PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
-        serving-overhead load-test load-test-ab quality-bar
+        serving-overhead load-test load-test-ab quality-bar overload
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -115,6 +124,15 @@ bench-bundle: $(BENCH_BUNDLE)/manifest.json
 load-test: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/with-service.sh --reuse $(BUILD)/bundles \
 	    $(MVN) -f load-test/pom.xml gatling:test -Dstem.bundle.dir=$(abspath $(RUN_BUNDLE)) $(LOAD_ARGS)
+
+# Offered load at 1x, 2x and 4x saturation with hey over loopback, on a service of its own serving the `make run`
+# model (ports 8080/8081 free): status counts and p50/p99 of accepted and refused requests per level.
+# Settings: OVERLOAD_ARGS='--candidates 20 --seconds 30', SERVICE_OPTS='--stem.scoring.max-concurrent=4'.
+OVERLOAD_ARGS ?=
+overload: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
+	scripts/install-test-deps.sh
+	scripts/with-service.sh $(BUILD)/bundles \
+	    $(PYTHON) scripts/perf/overload.py --bundle $(RUN_BUNDLE) $(OVERLOAD_ARGS)
 
 # The two-arm A/B load test: a service of its own (ports 8080/8081 free) serving AB_BUNDLE and its int8 copy under
 # AB_EXPERIMENT; Gatling fails a response that carries no arm, then ab_arm_metrics.py prints the service's per-arm

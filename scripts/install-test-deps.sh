@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the service tests need besides the JDK and Maven: a redis-server binary for the Redis store
 # tests (they use a Docker container instead where a Docker engine runs), Prometheus and promtool for the
-# monitoring tests, and the dockerfile-utils linter (npm) for the Dockerfile test. Safe to run again; quiet
+# monitoring tests, the dockerfile-utils linter (npm) for the Dockerfile test, and hey for the overload run. Safe to run again; quiet
 # unless it installs something.
 set -euo pipefail
 
@@ -31,6 +31,10 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
     # The monitoring test starts its own Prometheus on a free port with its own configuration.
     $SUDO service prometheus stop >/dev/null 2>&1 || true
     $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
+fi
+
+if ! command -v hey >/dev/null 2>&1; then
+    apt_install hey
 fi
 
 if ! command -v dockerfile-utils >/dev/null 2>&1; then
