@@ -282,7 +282,7 @@ public final class ServingOverhead {
     }
 
     /** CPU time of the service's process ({@code SERVICE_PID}, set by scripts/with-service.sh); 0 without one. */
-    private static long serviceCpuNanos() {
+    static long serviceCpuNanos() {
         String pid = System.getenv("SERVICE_PID");
         if (pid == null || pid.isBlank()) {
             return 0;
@@ -302,7 +302,7 @@ public final class ServingOverhead {
         return Arrays.stream(values).average().orElse(Double.NaN);
     }
 
-    private static String loadavg() {
+    static String loadavg() {
         try {
             String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
             return parts[0] + " " + parts[1] + " " + parts[2];
