@@ -81,30 +81,20 @@ public final class WarmupTimeline {
         long[] latencies = new long[total];
         boolean[] failed = new boolean[total];
         AtomicLong errors = new AtomicLong();
-        for (int i = 0; i < total; i++) {
-            long intended = start + i * interval;
-            long wait = intended - System.nanoTime();
-            if (wait > 0) {
-                TimeUnit.NANOSECONDS.sleep(wait);
-            }
-            int index = i;
-            pool.execute(() -> {
-                try {
-                    HttpResponse<byte[]> response = client.send(post, HttpResponse.BodyHandlers.ofByteArray());
-                    if (response.statusCode() != 200) {
-                        throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body()));
-                    }
-                } catch (Exception e) {
-                    failed[index] = true;
-                    if (errors.incrementAndGet() == 1) {
-                        System.err.println("request " + index + ": " + e);
-                    }
+        ServingOverhead.Op send = ServingOverhead.send(client, post);
+        ServingOverhead.arrive(pool, start, interval, total, index -> {
+            try {
+                send.call();
+            } catch (Exception e) {
+                failed[index] = true;
+                if (errors.incrementAndGet() == 1) {
+                    System.err.println("request " + index + ": " + e);
                 }
-                long now = System.nanoTime();
-                completedAt[index] = now - start;
-                latencies[index] = now - intended;
-            });
-        }
+            }
+            long now = System.nanoTime();
+            completedAt[index] = now - start;
+            latencies[index] = now - (start + index * interval);
+        });
         pool.shutdown();
         pool.awaitTermination(1, TimeUnit.MINUTES);
         sampler.join();

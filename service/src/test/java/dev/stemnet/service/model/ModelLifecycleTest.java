@@ -131,14 +131,8 @@ class ModelLifecycleTest extends ServiceOverHttp {
 
         JsonNode report = reload();
 
-        JsonNode attempt = report.get("attempts").get(0);
-        assertThat(attempt.get("directory").asString()).isEqualTo("stem-net-9999-broken");
-        assertThat(attempt.get("outcome").asString()).isEqualTo("REJECTED");
-        assertThat(attempt.get("error").asString()).contains("warm-up").contains("parity.jsonl line 1");
-        assertThat(registry.serving("stem-net").orElseThrow().version()).isEqualTo(serving);
-        client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body(SCORE_BODY).exchange()
-                .expectStatus().isOk()
-                .expectBody().jsonPath("$.model.version").isEqualTo(serving);
+        assertThat(rejectionWhileServing(report, "stem-net-9999-broken", serving))
+                .contains("warm-up").contains("parity.jsonl line 1");
         management.get().uri("/actuator/prometheus").exchange()
                 .expectBody(String.class).value(scrape -> assertThat(scrape)
                         .contains("stem_model_loads_total{directory=\"stem-net-9999-broken\",outcome=\"rejected\"} 1.0"));
@@ -164,15 +158,26 @@ class ModelLifecycleTest extends ServiceOverHttp {
         Path broken = TestBundle.copyWithVersion(REPOSITORY.resolve("stem-net-9998-nan-rows"), "v9998");
         breakUsersOutsideTheFixtures(broken);
 
-        JsonNode attempt = reload().get("attempts").get(0);
+        JsonNode report = reload();
 
-        assertThat(attempt.get("directory").asString()).isEqualTo("stem-net-9998-nan-rows");
+        assertThat(rejectionWhileServing(report, "stem-net-9998-nan-rows", serving))
+                .contains("warm-up: generated request").contains("scored NaN");
+    }
+
+    /**
+     * Asserts that the reload's one attempt rejected {@code directory} and that {@code serving} still answers.
+     *
+     * @return the reason given for the rejection
+     */
+    private String rejectionWhileServing(JsonNode report, String directory, String serving) {
+        JsonNode attempt = report.get("attempts").get(0);
+        assertThat(attempt.get("directory").asString()).isEqualTo(directory);
         assertThat(attempt.get("outcome").asString()).isEqualTo("REJECTED");
-        assertThat(attempt.get("error").asString()).contains("warm-up: generated request").contains("scored NaN");
         assertThat(registry.serving("stem-net").orElseThrow().version()).isEqualTo(serving);
         client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body(SCORE_BODY).exchange()
                 .expectStatus().isOk()
                 .expectBody().jsonPath("$.model.version").isEqualTo(serving);
+        return attempt.get("error").asString();
     }
 
     private JsonNode reload() {
