@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 public final class WarmupRequests {
 
     static final double UNKNOWN_SHARE = 0.05;
-    static final String UNSEEN_PREFIX = "warmup-unseen-";
+    private static final String UNSEEN_PREFIX = "warmup-unseen-";
     /** Draws of a known item id before a candidate takes an unseen one: a small vocabulary runs out of new ones. */
     private static final int KNOWN_ITEM_ATTEMPTS = 32;
 
