@@ -59,7 +59,7 @@ AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
 AB_REPOSITORY := $(BUILD)/ab-bundles
 
 .PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
-        serving-overhead load-test load-test-ab quality-bar overload
+        serving-overhead warmup-timeline load-test load-test-ab quality-bar overload
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -150,24 +150,34 @@ load-test-ab: $(AB_BUNDLE)/manifest.json $(SERVICE_JAR)
 
 # The classpath goes in an @argfile: ONNX Runtime 1.29's native start-up crashes (SIGSEGV) when the JVM's
 # command line is long (~12 kB of -cp), and JMH forks get theirs as a jar (jmh.separateClasspathJAR).
-# JMH hot-path benchmarks on the paper-sized bundle, with the GC profiler by default (JMH_ARGS='-h' for options).
-bench: $(BENCH_BUNDLE)/manifest.json
+define write_bench_args
 	$(MVN) -q -pl service test-compile dependency:build-classpath -Dmdep.includeScope=test \
 	    -Dmdep.outputFile=target/bench-classpath.txt
 	echo "-cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt)" \
 	    > service/target/bench.args
+endef
+
+# JMH hot-path benchmarks on the paper-sized bundle, with the GC profiler by default (JMH_ARGS='-h' for options).
+bench: $(BENCH_BUNDLE)/manifest.json
+	$(write_bench_args)
 	java @service/target/bench.args -Djmh.separateClasspathJAR=true \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) org.openjdk.jmh.Main $(JMH_ARGS)
 
 # (a) bare ONNX Runtime vs (b) full HTTP request vs (c) in-process Scorer, one run; starts its own service.
 serving-overhead: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
-	$(MVN) -q -pl service test-compile dependency:build-classpath -Dmdep.includeScope=test \
-	    -Dmdep.outputFile=target/bench-classpath.txt
-	echo "-cp service/target/test-classes:service/target/classes:$$(cat service/target/bench-classpath.txt)" \
-	    > service/target/bench.args
+	$(write_bench_args)
 	scripts/with-service.sh $(BUILD)/bench-bundles \
 	    java @service/target/bench.args \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) $(BENCH_ARGS) dev.stemnet.service.scoring.ServingOverhead
+
+# The service's CPU per request in 10 s windows from the moment it turns ready, at a fixed 25 requests/s: how far the
+# first minute is from the steady state, with the warm-up of stem.warmup.* (SERVICE_OPTS=--stem.warmup.requests=0:
+# without it). Starts its own service; settings in WarmupTimeline's javadoc, passed as BENCH_ARGS.
+warmup-timeline: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
+	$(write_bench_args)
+	scripts/with-service.sh --at-start $(BUILD)/bench-bundles \
+	    java @service/target/bench.args \
+	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) $(BENCH_ARGS) dev.stemnet.service.scoring.WarmupTimeline
 
 # The trainer's quality bar (model-export/docs/benchmarks.md, section 1): Single-Task, MMoE, PLE and STEM-Net x 3 seeds
 # on each bar data set, every model at its own expert layout chosen on validation; one torch thread, as documented.

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Runs a command against a scoring service on localhost:8080 (management :8081), then stops the service.
-#   scripts/with-service.sh [--reuse] <model repository> <command> [args...]
+#   scripts/with-service.sh [--reuse] [--at-start] <model repository> <command> [args...]
 # --reuse: when a service already answers readiness UP on :8081 (e.g. `make run` in another terminal), use it
 # and leave it running. Otherwise the service jar is started in the background on <model repository>, the
 # command runs once it is ready, and the service is stopped (SIGTERM, graceful) when the command ends.
+# --at-start: run the command as soon as the service is started, not once it is ready; the command waits for
+# readiness itself (e.g. to measure from the moment the service turns ready).
 set -euo pipefail
 
 REUSE=0
-if [ "${1:-}" = "--reuse" ]; then REUSE=1; shift; fi
+AT_START=0
+while [ "${1:-}" = "--reuse" ] || [ "${1:-}" = "--at-start" ]; do
+    if [ "$1" = "--reuse" ]; then REUSE=1; else AT_START=1; fi
+    shift
+done
 REPOSITORY=$(realpath "$1"); shift
 JAR=${SERVICE_JAR:-service/target/stem-net-service.jar}
 READY=http://localhost:8081/actuator/health/readiness
@@ -30,6 +36,10 @@ PID=$!
 export SERVICE_PID=$PID  # for commands that account for the service's CPU time (ServingOverhead)
 trap 'kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true' EXIT
 echo "with-service: started the service (pid $PID, log $LOG) on $REPOSITORY" >&2
+if [ "$AT_START" = 1 ]; then
+    "$@"
+    exit $?
+fi
 for _ in $(seq 1 180); do
     if curl -fsS "$READY" 2>/dev/null | grep -q '"UP"'; then
         echo "with-service: ready" >&2

@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
 
 /**
  * Serving overhead, in one run and on one machine: the same 200-candidate batch scored by
@@ -88,12 +89,7 @@ public final class ServingOverhead {
 
             Map<String, Op> sides = new java.util.LinkedHashMap<>();
             sides.put("onnx", () -> fp32.run(feeds).close());
-            sides.put("http", () -> {
-                HttpResponse<byte[]> response = client.send(post, HttpResponse.BodyHandlers.ofByteArray());
-                if (response.statusCode() != 200) {
-                    throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body()));
-                }
-            });
+            sides.put("http", send(client, post));
             sides.put("scorer", () -> fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE));
             if (alt != null) {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
@@ -251,28 +247,43 @@ public final class ServingOverhead {
             }
         }
         long start = System.nanoTime() + 10_000_000;
-        for (int i = 0; i < total; i++) {
-            long intended = start + i * interval;
-            long wait = intended - System.nanoTime();
-            if (wait > 0) {
-                TimeUnit.NANOSECONDS.sleep(wait);
+        arrive(pool, start, interval, total, index -> {
+            try {
+                op.call();
+            } catch (Exception e) {
+                errors.incrementAndGet();
             }
-            int index = i;
-            pool.execute(() -> {
-                try {
-                    op.call();
-                } catch (Exception e) {
-                    errors.incrementAndGet();
-                }
-                latencies[index] = System.nanoTime() - intended;
-            });
-        }
+            latencies[index] = System.nanoTime() - (start + index * interval);
+        });
         pool.shutdown();
         pool.awaitTermination(1, TimeUnit.MINUTES);
         Result result = new Result(rate, latencies, errors.get(), Double.NaN, Double.NaN);
         System.out.printf(Locale.ROOT, "%-28s p50 %.2f ms  p99 %.2f ms  errors %d  loadavg %s -> %s%n", label,
                 result.percentileMillis(50), result.percentileMillis(99), errors.get(), before, loadavg());
         return result;
+    }
+
+    /** {@code POST}s the request; anything but 200 is an error. */
+    static Op send(HttpClient client, HttpRequest post) {
+        return () -> {
+            HttpResponse<byte[]> response = client.send(post, HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() != 200) {
+                throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body()));
+            }
+        };
+    }
+
+    /** Open-loop arrivals: call {@code i} of {@code total} is handed to the pool at {@code start + i * interval}. */
+    static void arrive(ExecutorService pool, long start, long interval, int total, IntConsumer call)
+            throws InterruptedException {
+        for (int i = 0; i < total; i++) {
+            long wait = start + i * interval - System.nanoTime();
+            if (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+            }
+            int index = i;
+            pool.execute(() -> call.accept(index));
+        }
     }
 
     /** CPU time of this JVM plus the service's process (user + system), in nanoseconds. */
@@ -282,7 +293,7 @@ public final class ServingOverhead {
     }
 
     /** CPU time of the service's process ({@code SERVICE_PID}, set by scripts/with-service.sh); 0 without one. */
-    private static long serviceCpuNanos() {
+    static long serviceCpuNanos() {
         String pid = System.getenv("SERVICE_PID");
         if (pid == null || pid.isBlank()) {
             return 0;
@@ -302,7 +313,7 @@ public final class ServingOverhead {
         return Arrays.stream(values).average().orElse(Double.NaN);
     }
 
-    private static String loadavg() {
+    static String loadavg() {
         try {
             String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
             return parts[0] + " " + parts[1] + " " + parts[2];

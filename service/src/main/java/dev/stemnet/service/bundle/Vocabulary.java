@@ -15,9 +15,12 @@ public final class Vocabulary {
     public static final int OOV_INDEX = 0;
 
     private final Map<String, Integer> indexByValue;
+    /** {@code values[i]} has index {@code i + 1}; the same strings as the map's keys. */
+    private final String[] values;
 
-    private Vocabulary(Map<String, Integer> indexByValue) {
+    private Vocabulary(Map<String, Integer> indexByValue, String[] values) {
         this.indexByValue = indexByValue;
+        this.values = values;
     }
 
     /** @param values the in-vocabulary values; {@code values.get(i)} gets index {@code i + 1} */
@@ -28,7 +31,7 @@ public final class Vocabulary {
                 throw new IllegalArgumentException("value '" + values.get(i) + "' appears twice");
             }
         }
-        return new Vocabulary(indexByValue);
+        return new Vocabulary(indexByValue, values.toArray(String[]::new));
     }
 
     /** Reads {@code vocab/<field>.txt}: UTF-8, one value per line, each line ended by '\n'. */
@@ -56,6 +59,19 @@ public final class Vocabulary {
     /** Missing ({@code null}) and unknown values share the OOV index. */
     public int indexOf(String value) {
         return value == null ? OOV_INDEX : indexByValue.getOrDefault(value, OOV_INDEX);
+    }
+
+    /**
+     * The value of an in-vocabulary index: {@code 1} is the first line of the file, which the trainer writes most
+     * frequent first.
+     *
+     * @throws IndexOutOfBoundsException for the OOV index and beyond {@code size() - 1}
+     */
+    public String value(int index) {
+        if (index == OOV_INDEX) {
+            throw new IndexOutOfBoundsException("index 0 is the out-of-vocabulary row and has no value");
+        }
+        return values[index - 1];
     }
 
     /** Counts the OOV row, like {@code vocabSize} in the manifest. */

@@ -1,5 +1,6 @@
 package dev.stemnet.service.config;
 
+import dev.stemnet.service.api.ServingWarmup;
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.experiment.Experiments;
@@ -10,6 +11,7 @@ import dev.stemnet.service.model.ModelEvents;
 import dev.stemnet.service.model.ModelLoader;
 import dev.stemnet.service.model.ModelRegistry;
 import dev.stemnet.service.model.ModelRepository;
+import dev.stemnet.service.model.ModelWarmup;
 import dev.stemnet.service.model.RepositoryWatcher;
 import dev.stemnet.service.pipeline.Admission;
 import dev.stemnet.service.pipeline.ScoringPipeline;
@@ -19,6 +21,7 @@ import java.util.List;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The model repository and where requests find its models. The first scan runs in the background once the
@@ -32,15 +35,22 @@ class ModelConfiguration {
         return new ModelRegistry(properties.models().defaultModel(), events);
     }
 
+    /** A bean of its own, so that a test can watch it through a {@code @Primary} {@link ModelWarmup}. */
+    @Bean
+    ServingWarmup servingWarmup(JsonMapper json, Validator validator, StemProperties properties) {
+        return new ServingWarmup(json, validator, properties.warmup(), properties.scoring().maxCandidates());
+    }
+
     @Bean
     ModelRepository modelRepository(StemProperties properties, Validator validator, ModelRegistry registry,
-            ModelEvents events, EmbeddingStoreFactory embeddingStores) {
+            ModelEvents events, EmbeddingStoreFactory embeddingStores, ModelWarmup warmup) {
         ModelLoader loader = new ModelLoader(
                 new BundleLoader(validator),
                 properties.runtime(),
                 embeddingStores,
                 new DeviceSelector(GpuProbe.nvidiaDriver()),
-                properties.scoring().unknownFeatures());
+                properties.scoring().unknownFeatures(),
+                warmup);
         ModelRepository repository = new ModelRepository(properties.models().repository(), loader, registry, events);
         repository.scanInBackground();
         return repository;

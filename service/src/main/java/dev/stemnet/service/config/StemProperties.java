@@ -23,6 +23,7 @@ public record StemProperties(
         @NotNull @Valid RuntimeSettings runtime,
         @NotNull @Valid CacheSettings cache,
         @NotNull @Valid Scoring scoring,
+        @NotNull @Valid Warmup warmup,
         @DefaultValue @NotNull Admin admin) {
 
     /**
@@ -56,6 +57,14 @@ public record StemProperties(
             @NotNull Duration deadline,
             @NotNull DataSize maxBodySize,
             @NotNull UnknownFeaturePolicy unknownFeatures) {}
+
+    /**
+     * The warm-up on generated traffic each version gets after its parity check, before it serves.
+     *
+     * @param requests   requests scored through the serving path; 0 skips the warm-up
+     * @param candidates candidates per request, at most {@code stem.scoring.max-candidates}
+     */
+    public record Warmup(@Min(0) int requests, @Min(1) int candidates) {}
 
     /** @param token the bearer token the admin endpoints require; without one they refuse every call */
     public record Admin(String token) {}

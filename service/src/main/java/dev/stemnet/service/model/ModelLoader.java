@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Puts a model together from a bundle directory: checked bundle, cached embedding rows, ONNX session, then
- * the parity warm-up. Whatever was opened is closed again when a step fails.
+ * the parity check and the warm-up. Whatever was opened is closed again when a step fails.
  */
 public final class ModelLoader {
 
@@ -29,15 +29,20 @@ public final class ModelLoader {
     private final EmbeddingStoreFactory embeddingStores;
     private final DeviceSelector deviceSelector;
     private final UnknownFeaturePolicy unknownFeatures;
+    private final ModelWarmup warmup;
 
-    /** @param embeddingStores opens the (cached) store of a bundle's embedding rows */
+    /**
+     * @param embeddingStores opens the (cached) store of a bundle's embedding rows
+     * @param warmup          runs once the parity check passed, before the model is returned
+     */
     public ModelLoader(BundleLoader bundleLoader, RuntimeSettings runtimeSettings, EmbeddingStoreFactory embeddingStores,
-            DeviceSelector deviceSelector, UnknownFeaturePolicy unknownFeatures) {
+            DeviceSelector deviceSelector, UnknownFeaturePolicy unknownFeatures, ModelWarmup warmup) {
         this.bundleLoader = bundleLoader;
         this.runtimeSettings = runtimeSettings;
         this.embeddingStores = embeddingStores;
         this.deviceSelector = deviceSelector;
         this.unknownFeatures = unknownFeatures;
+        this.warmup = warmup;
     }
 
     /** @throws RuntimeException when the bundle fails a check or its warm-up; nothing is left open */
@@ -57,17 +62,20 @@ public final class ModelLoader {
         Scorer scorer = new Scorer(bundle, store, network, unknownFeatures);
         LoadedModel model = new LoadedModel(bundle, store, network, scorer, loadedAt, Duration.ZERO);
         double parityDifference;
+        WarmupReport warmed;
         try {
             parityDifference = ParityWarmup.check(model);
+            warmed = warmup.warmUp(model);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
         Duration loadDuration = Duration.ofNanos(System.nanoTime() - started);
-        log.info("Loaded and warmed up model {} version {} ({}, parity within {}, largest difference {}) from {}"
-                + " in {} ms, running on {}", manifest.model().name(), manifest.model().version(), manifest.precision(),
-                manifest.parityToleranceOrDefault(), parityDifference, bundle.directory(), loadDuration.toMillis(),
-                network.deviceChoice());
+        log.info("Loaded and warmed up model {} version {} ({}, parity within {}, largest difference {}; {} generated"
+                + " requests of {} candidates in {} ms) from {} in {} ms, running on {}", manifest.model().name(),
+                manifest.model().version(), manifest.precision(), manifest.parityToleranceOrDefault(), parityDifference,
+                warmed.requests(), warmed.candidates(), warmed.duration().toMillis(), bundle.directory(),
+                loadDuration.toMillis(), network.deviceChoice());
         return new LoadedModel(bundle, store, network, scorer, loadedAt, loadDuration);
     }
 }

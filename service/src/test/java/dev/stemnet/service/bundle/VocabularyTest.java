@@ -28,6 +28,16 @@ class VocabularyTest {
     }
 
     @Test
+    void theValueOfAnIndexIsItsLineAndTheOovRowHasNone() throws IOException {
+        Vocabulary vocabulary = read("ios\nandroid\nwéb\n");
+
+        assertThat(vocabulary.value(1)).isEqualTo("ios");
+        assertThat(vocabulary.value(3)).isEqualTo("wéb");
+        assertThatThrownBy(() -> vocabulary.value(Vocabulary.OOV_INDEX)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> vocabulary.value(4)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    @Test
     void anEmptyLineIsTheEmptyStringValue() throws IOException {
         Vocabulary vocabulary = read("a\n\nb\n");
 

@@ -2,20 +2,12 @@ package dev.stemnet.service.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.stemnet.service.TestBundle;
-import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.embedding.CacheSettings;
 import dev.stemnet.service.embedding.CachingEmbeddingStore;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import dev.stemnet.service.inference.DeviceMode;
-import dev.stemnet.service.inference.DeviceSelector;
-import dev.stemnet.service.inference.GpuProbe;
 import dev.stemnet.service.inference.OnnxModel;
-import dev.stemnet.service.inference.RuntimeSettings;
-import dev.stemnet.service.scoring.UnknownFeaturePolicy;
-import jakarta.validation.Validation;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -140,13 +132,8 @@ class ReloadMemoryTest {
     }
 
     private static ModelLoader loader() {
-        return new ModelLoader(
-                new BundleLoader(Validation.buildDefaultValidatorFactory().getValidator()),
-                new RuntimeSettings(DeviceMode.AUTO, 1, OptLevel.ALL_OPT),
-                CachingEmbeddingStore.factory(EmbeddingStoreFactory.mappedFiles(), new CacheSettings(1000, Map.of()),
-                        new SimpleMeterRegistry()),
-                new DeviceSelector(GpuProbe.nvidiaDriver()),
-                UnknownFeaturePolicy.REJECT);
+        return TestModelLoader.of(CachingEmbeddingStore.factory(EmbeddingStoreFactory.mappedFiles(),
+                new CacheSettings(1000, Map.of()), new SimpleMeterRegistry()), TestModelLoader.PARITY_ONLY);
     }
 
     private static final class ClosedCounter extends NoModelEvents {
