@@ -22,12 +22,16 @@ class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWe
     private final int threads;
 
     ScoringWorkerThreads(StemProperties properties, Environment environment) {
+        this.threads = threads(properties.scoring(), environment);
+    }
+
+    /** @throws IllegalStateException when Tomcat's thread count is set directly, undoing the arithmetic */
+    static int threads(StemProperties.Scoring scoring, Environment environment) {
         if (environment.containsProperty(TOMCAT_MAX_THREADS)) {
             throw new IllegalStateException(TOMCAT_MAX_THREADS + " is derived from stem.scoring.max-concurrent,"
                     + " max-queued and spare-threads; set those instead");
         }
-        StemProperties.Scoring scoring = properties.scoring();
-        this.threads = scoring.maxConcurrent() + scoring.maxQueued() + scoring.spareThreads();
+        return scoring.maxConcurrent() + scoring.maxQueued() + scoring.spareThreads();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.stemnet.service.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stemnet.service.scoring.UnknownFeaturePolicy;
@@ -10,14 +11,18 @@ import org.springframework.util.unit.DataSize;
 
 class ScoringWorkerThreadsTest {
 
-    private static final StemProperties PROPERTIES = new StemProperties(null, null, null,
-            new StemProperties.Scoring(1000, 8, 32, 16, Duration.ofMillis(500), DataSize.ofMegabytes(2),
-                    UnknownFeaturePolicy.REJECT), null);
+    private static final StemProperties.Scoring SCORING = new StemProperties.Scoring(1000, 8, 32, 16,
+            Duration.ofMillis(500), DataSize.ofMegabytes(2), UnknownFeaturePolicy.REJECT);
+
+    @Test
+    void isOneThreadPerAdmittedRequestPlusTheSpareOnes() {
+        assertThat(ScoringWorkerThreads.threads(SCORING, new MockEnvironment())).isEqualTo(8 + 32 + 16);
+    }
 
     @Test
     void refusesAnExplicitTomcatThreadCountThatWouldUndoTheArithmetic() {
         MockEnvironment environment = new MockEnvironment().withProperty("server.tomcat.threads.max", "200");
-        assertThatThrownBy(() -> new ScoringWorkerThreads(PROPERTIES, environment))
+        assertThatThrownBy(() -> ScoringWorkerThreads.threads(SCORING, environment))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("server.tomcat.threads.max is derived from stem.scoring.max-concurrent");
     }
