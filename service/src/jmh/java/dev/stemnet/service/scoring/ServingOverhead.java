@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -136,22 +137,33 @@ public final class ServingOverhead {
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)),
                         mean(cpu.get(name)), mean(serviceCpu.get(name)));
             }
-            if (!sides.keySet().containsAll(List.of("onnx", "http", "scorer"))) {
-                clientThreads.shutdownNow();
-                return;
-            }
-            double onnx = mean(saturation.get("onnx"));
-            System.out.printf(Locale.ROOT, "ratio http/onnx = %.3f, scorer/onnx = %.3f%s%n",
-                    mean(saturation.get("http")) / onnx, mean(saturation.get("scorer")) / onnx,
-                    alt == null ? "" : String.format(Locale.ROOT, ", onnx-q/onnx = %.3f", mean(saturation.get("onnx-q")) / onnx));
-            double onnxCpu = mean(cpu.get("onnx"));
-            System.out.printf(Locale.ROOT, "cpu-time ratio onnx/http = %.3f, onnx/scorer = %.3f%s (the throughput ratio on"
-                            + " a machine of our own: cores / cpu-per-request)%n",
-                    onnxCpu / mean(cpu.get("http")), onnxCpu / mean(cpu.get("scorer")),
-                    alt == null ? "" : String.format(Locale.ROOT, ", onnx/onnx-q = %.3f", onnxCpu / mean(cpu.get("onnx-q"))));
+            printRatios(sides.keySet(), saturation, cpu, serviceCpu);
             System.out.println("service pid for cpu accounting: " + System.getenv("SERVICE_PID"));
             System.out.println("loadavg at end: " + loadavg());
             clientThreads.shutdownNow();
+        }
+    }
+
+    /**
+     * Each side against bare ONNX Runtime, for whichever sides ran with it: throughput, and CPU per request (for
+     * {@code http}, the service process's own CPU too: what a saturated deployment pays for the serving).
+     */
+    private static void printRatios(Set<String> ran, Map<String, double[]> saturation, Map<String, double[]> cpu,
+            Map<String, double[]> serviceCpu) {
+        if (!ran.contains("onnx")) {
+            System.out.println("no ratios: the onnx side did not run");
+            return;
+        }
+        double onnx = mean(saturation.get("onnx"));
+        double onnxCpu = mean(cpu.get("onnx"));
+        for (String side : ran) {
+            if (side.equals("onnx")) {
+                continue;
+            }
+            System.out.printf(Locale.ROOT, "ratio %s/onnx: throughput %.3f, cpu-time onnx/%s %.3f%s%n", side,
+                    mean(saturation.get(side)) / onnx, side, onnxCpu / mean(cpu.get(side)),
+                    side.equals("http") ? String.format(Locale.ROOT, ", onnx/service %.3f (service process only)",
+                            onnxCpu / mean(serviceCpu.get(side))) : "");
         }
     }
 
