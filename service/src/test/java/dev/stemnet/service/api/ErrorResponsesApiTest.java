@@ -5,15 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.stemnet.service.RunningServiceTest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Errors that do not come from a handler's own checks: paths nothing serves, bodies Spring cannot bind, requests
@@ -22,6 +27,9 @@ import org.springframework.http.MediaType;
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ErrorResponsesApiTest extends RunningServiceTest {
+
+    private static final String CANDIDATE = "{\"itemId\": \"a1\"}";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     @LocalServerPort
     private int port;
@@ -47,6 +55,67 @@ class ErrorResponsesApiTest extends RunningServiceTest {
                 .expectStatus().isNotFound()
                 .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
                 .expectBody().jsonPath("$.status").isEqualTo(404);
+    }
+
+    @Test
+    void anEmptyBodyIsMissingWithoutNamingOurCode() {
+        client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).header("Content-Length", "0").exchange()
+                .expectStatus().isBadRequest()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.detail").isEqualTo("request body is missing");
+    }
+
+    @Test
+    void anUnknownModelsLongNameIsEchoedCutShort() {
+        String longName = "m".repeat(100_000);
+
+        String body = client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON)
+                .body("{\"model\": \"" + longName + "\", \"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "]}")
+                .exchange()
+                .expectStatus().isNotFound()
+                .expectBody(String.class).returnResult().getResponseBody();
+
+        JsonNode problem = JSON.readTree(body);
+        assertThat(problem.get("model").asString()).isEqualTo("m".repeat(100) + "…");
+        assertThat(problem.get("detail").asString()).contains("'" + "m".repeat(100) + "…'");
+        assertThat(body).hasSizeLessThan(1_000);
+    }
+
+    static Stream<Arguments> badRequestsQuotingALongValue() {
+        String longName = "n".repeat(10_000); // under the parser's 50 000-character limit on keys
+        return Stream.of(
+                Arguments.of("unknown task", "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"tasks\": [\""
+                        + "t".repeat(100_000) + "\"]}"),
+                Arguments.of("unknown feature", "{\"userId\": \"u1\", \"candidates\": [{\"itemId\": \"a1\", \"features\": {\""
+                        + longName + "\": \"1\"}}]}"),
+                Arguments.of("unknown key", "{\"userId\": \"u1\", \"" + longName + "\": 1, \"candidates\": [" + CANDIDATE + "]}"),
+                Arguments.of("duplicate key", "{\"userId\": \"u1\", \"candidates\": [{\"itemId\": \"a1\", \"features\": {\""
+                        + longName + "\": \"1\", \"" + longName + "\": \"2\"}}]}"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badRequestsQuotingALongValue")
+    void anErrorQuotesALongValueCutShort(String problem, String request) {
+        String body = client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body(request).exchange()
+                .expectStatus().isBadRequest()
+                .expectBody(String.class).returnResult().getResponseBody();
+
+        assertThat(body).contains("…").hasSizeLessThan(1_000);
+    }
+
+    @Test
+    void aKeyOverTheParsersLimitIsRefusedWithoutNamingTheParsersCode() {
+        String keyOverTheLimit = "k".repeat(60_000);
+
+        client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON)
+                .body("{\"userId\": \"u1\", \"" + keyOverTheLimit + "\": 1, \"candidates\": [" + CANDIDATE + "]}")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail)
+                        .startsWith("malformed JSON")
+                        .doesNotContain("StreamReadConstraints", "getMax", "`"));
     }
 
     @Test
