@@ -69,7 +69,7 @@ class AdmissionFilter extends OncePerRequestFilter {
         } catch (OverloadedException e) {
             RequestTags.shedReason(request, e.reason().label());
             response.setHeader(HttpHeaders.RETRY_AFTER, OVERLOAD_RETRY_SECONDS);
-            ProblemResponses.write(request, response, HttpStatus.TOO_MANY_REQUESTS, e.getMessage());
+            ProblemBodies.write(response, HttpStatus.TOO_MANY_REQUESTS.value(), e.getMessage(), request.getRequestURI());
             // Sent now: Tomcat would otherwise first read (swallow) the unread body, which may still be on its way.
             response.flushBuffer();
             return;

@@ -7,11 +7,13 @@ import dev.stemnet.service.model.ModelNotReadyException;
 import dev.stemnet.service.model.UnknownModelException;
 import dev.stemnet.service.scoring.DeadlineExceededException;
 import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
+import dev.stemnet.service.scoring.ClientValues;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +30,9 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 /**
  * Every error leaves as RFC 7807 {@code application/problem+json}. A 400 names the first offending part of
@@ -71,15 +75,31 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
             return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
                     .body(ProblemDetail.forStatusAndDetail(HttpStatus.CONTENT_TOO_LARGE, tooLarge.getMessage()));
         }
-        if (e.getMostSpecificCause() instanceof JacksonException jackson) {
-            // A syntax error's message helps the client; a mapping error's message names our Java classes.
-            String reason = jackson instanceof StreamReadException
-                    ? "malformed JSON: " + jackson.getOriginalMessage()
-                    : "value has the wrong JSON type";
+        Throwable cause = e.getMostSpecificCause();
+        if (cause instanceof JacksonException jackson) {
             String field = fieldPath(jackson.getPath());
+            String reason = jsonProblem(jackson);
             return field.isEmpty() ? badRequest(reason) : badRequest(List.of(new FieldProblem(field, reason)));
         }
-        return badRequest("unreadable request body: " + e.getMostSpecificCause().getMessage());
+        // Spring raises one without a cause for an empty body; its message names our handler method.
+        return badRequest(cause == e ? "request body is missing" : "request body could not be read");
+    }
+
+    /** Messages of our own: a mapping error's message names our Java classes, a limit's names Jackson's methods. */
+    private static String jsonProblem(JacksonException jackson) {
+        if (jackson instanceof UnrecognizedPropertyException unknown) {
+            return "unknown key; the keys accepted here are " + new TreeSet<>(unknown.getKnownPropertyIds().stream()
+                    .map(String::valueOf)
+                    .toList());
+        }
+        if (jackson instanceof StreamConstraintsException) {
+            return "malformed JSON: nested too deeply, or a number, string or key longer than allowed";
+        }
+        if (jackson instanceof StreamReadException) {
+            // A syntax error's message helps the client; it may quote any part of the body, a duplicate key say.
+            return "malformed JSON: " + ClientValues.echo(jackson.getOriginalMessage());
+        }
+        return "value has the wrong JSON type";
     }
 
     @ExceptionHandler(UnknownModelException.class)
@@ -160,7 +180,7 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         StringBuilder field = new StringBuilder();
         for (JacksonException.Reference reference : path) {
             if (reference.getPropertyName() != null) {
-                field.append(field.isEmpty() ? "" : ".").append(reference.getPropertyName());
+                field.append(field.isEmpty() ? "" : ".").append(ClientValues.echo(reference.getPropertyName()));
             } else if (reference.getIndex() >= 0) {
                 field.append('[').append(reference.getIndex()).append(']');
             }

@@ -41,7 +41,8 @@ public record ModelDescription(
     /** @param cudaUnavailableReason null when the device is CUDA */
     public record Runtime(ExecutionDevice device, String cudaUnavailableReason, int intraOpThreads, OptLevel optimizationLevel) {}
 
-    public record Load(String bundleDir, Instant loadedAt, long loadMillis) {}
+    /** No directory: file system paths are for the admin endpoint ({@code /actuator/models}) only. */
+    public record Load(Instant loadedAt, long loadMillis) {}
 
     static ModelDescription of(LoadedModel model, ServingModel.State state, RuntimeSettings settings) {
         Manifest manifest = model.manifest();
@@ -61,7 +62,7 @@ public record ModelDescription(
                 manifest.tables().stream().map(ModelDescription::table).toList(),
                 new Runtime(device.device(), device.cudaUnavailableReason(),
                         settings.intraOpThreads(), settings.optimizationLevel()),
-                new Load(model.bundle().directory().toString(), model.loadedAt(), model.loadDuration().toMillis()),
+                new Load(model.loadedAt(), model.loadDuration().toMillis()),
                 manifest.metrics(),
                 manifest.quantization());
     }

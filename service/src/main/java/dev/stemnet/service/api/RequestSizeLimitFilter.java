@@ -9,12 +9,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.util.Map;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Refuses request bodies over {@code stem.scoring.max-body-size} with 413 before they are parsed: at once
@@ -22,8 +19,6 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @Component
 class RequestSizeLimitFilter extends OncePerRequestFilter {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final long maxBytes;
 
@@ -40,15 +35,11 @@ class RequestSizeLimitFilter extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (request.getContentLengthLong() > maxBytes) {
-            // Written here, not by the exception handler: no handler has been chosen yet.
-            response.setStatus(HttpStatus.CONTENT_TOO_LARGE.value());
-            response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-            JSON.writeValue(response.getOutputStream(), Map.of(
-                    "type", "about:blank",
-                    "title", HttpStatus.CONTENT_TOO_LARGE.getReasonPhrase(),
-                    "status", HttpStatus.CONTENT_TOO_LARGE.value(),
-                    "detail", new RequestTooLargeException(maxBytes).getMessage(),
-                    "instance", request.getRequestURI()));
+            // Written here, not by the exception handler: no handler has been chosen yet. The body is left unread;
+            // Tomcat reads and drops it after the response, up to server.tomcat.max-swallow-size, so that a client
+            // that sends all of it before reading still gets to read this.
+            ProblemBodies.write(response, HttpStatus.CONTENT_TOO_LARGE.value(),
+                    new RequestTooLargeException(maxBytes).getMessage(), request.getRequestURI());
             return;
         }
         chain.doFilter(new LimitedRequest(request, maxBytes), response);

@@ -2,6 +2,7 @@ package dev.stemnet.service.experiment;
 
 import dev.stemnet.service.experiment.ExperimentConfig.Arm;
 import dev.stemnet.service.experiment.ExperimentConfig.Layer;
+import dev.stemnet.service.scoring.ClientValues;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -155,10 +156,10 @@ public final class Experiments {
     private static void checkForced(ExperimentConfig config, Map<String, String> forced, String requestedModel) {
         forced.forEach((layerName, armName) -> {
             Layer layer = config.layer(layerName).orElseThrow(() -> new InvalidRequestException(ForcedArms.FORCE_HEADER,
-                    "no layer '" + layerName + "' in experiment configuration " + config.version()));
+                    "no layer '" + ClientValues.echo(layerName) + "' in experiment configuration " + config.version()));
             if (layer.arm(armName).isEmpty()) {
                 throw new InvalidRequestException(ForcedArms.FORCE_HEADER,
-                        "layer '" + layerName + "' has no arm '" + armName + "'");
+                        "layer '" + layerName + "' has no arm '" + ClientValues.echo(armName) + "'");
             }
             if (layer.choosesModel() && requestedModel != null) {
                 throw new InvalidRequestException(ForcedArms.FORCE_HEADER, "layer '" + layerName

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import dev.stemnet.service.scoring.ClientValues;
 import dev.stemnet.service.scoring.InvalidRequestException;
 
 /**
@@ -36,10 +37,11 @@ public record ForcedArms(String header, String caller, String token) {
         for (String part : header.split(",")) {
             String[] layerAndArm = part.split("=", -1);
             if (layerAndArm.length != 2 || layerAndArm[0].isBlank() || layerAndArm[1].isBlank()) {
-                throw new InvalidRequestException(FORCE_HEADER, "'" + part.trim() + "' is not <layer>=<arm>");
+                throw new InvalidRequestException(FORCE_HEADER, "'" + ClientValues.echo(part.trim()) + "' is not <layer>=<arm>");
             }
             if (arms.put(layerAndArm[0].trim(), layerAndArm[1].trim()) != null) {
-                throw new InvalidRequestException(FORCE_HEADER, "layer '" + layerAndArm[0].trim() + "' is forced twice");
+                throw new InvalidRequestException(FORCE_HEADER,
+                        "layer '" + ClientValues.echo(layerAndArm[0].trim()) + "' is forced twice");
             }
         }
         return arms;

@@ -22,6 +22,11 @@ public final class ModelMeters implements StageTimings {
     /** Buckets over [0, 1] dense near 0, where conversion probabilities live, for watching calibration drift. */
     private static final double[] SCORE_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0};
     private static final double[] CANDIDATE_BUCKETS = {1, 10, 50, 100, 200, 500, 1000, 2000};
+    private static final String UNKNOWN_FEATURES = "stem.unknown.features";
+    private static final String UNKNOWN_FEATURES_DESCRIPTION =
+            "Request features that are not a field of their side; with model \"none\", keys the request API does not have";
+    /** The model and version of what is counted before a model is chosen, as {@code stem_requests_seconds} has it. */
+    private static final String NO_MODEL = "none";
 
     private final MeterRegistry registry;
     private final Tags tags;
@@ -55,6 +60,18 @@ public final class ModelMeters implements StageTimings {
         }
     }
 
+    /**
+     * Keys of a score request or of a candidate that the API does not have, when they are ignored
+     * ({@code stem.scoring.unknown-features=ignore}). They are found while the body is read, before a model is
+     * chosen: model and version {@code none}, field {@link FeatureIssues#OTHER_FEATURE}.
+     */
+    public static Counter unknownRequestKeys(MeterRegistry registry) {
+        return Counter.builder(UNKNOWN_FEATURES)
+                .description(UNKNOWN_FEATURES_DESCRIPTION)
+                .tags("model", NO_MODEL, "version", NO_MODEL, "field", FeatureIssues.OTHER_FEATURE)
+                .register(registry);
+    }
+
     /** The buckets of {@code stem_task_score}, for meters that must compare with it (per experiment arm). */
     public static double[] scoreBuckets() {
         return SCORE_BUCKETS.clone();
@@ -72,7 +89,7 @@ public final class ModelMeters implements StageTimings {
             // The scorer's TaskScores iterates its own arrays here: no entry objects, no map lookups.
             result.scores().forEach((task, score) -> scoresByTask.get(task).record(score));
         }
-        count("stem.unknown.features", "Request features that are not a field of their side", issues.unknownFeatures());
+        count(UNKNOWN_FEATURES, UNKNOWN_FEATURES_DESCRIPTION, issues.unknownFeatures());
         count("stem.missing.values", "Feature values left out, scored with the field's OOV row", issues.missingValues());
         count("stem.unknown.values", "Feature values not in the vocabulary, scored with the field's OOV row",
                 issues.unknownValues());

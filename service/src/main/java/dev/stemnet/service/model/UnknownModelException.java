@@ -1,5 +1,6 @@
 package dev.stemnet.service.model;
 
+import dev.stemnet.service.scoring.ClientValues;
 import java.util.Collection;
 import java.util.TreeSet;
 
@@ -9,10 +10,11 @@ public class UnknownModelException extends RuntimeException {
     private final String model;
 
     UnknownModelException(String model, Collection<String> serving) {
-        super("no model named '" + model + "' is serving; serving: " + new TreeSet<>(serving));
-        this.model = model;
+        super("no model named '" + ClientValues.echo(model) + "' is serving; serving: " + new TreeSet<>(serving));
+        this.model = ClientValues.echo(model);
     }
 
+    /** The name as the request gave it, cut short if it is long. */
     public String model() {
         return model;
     }

@@ -113,7 +113,7 @@ final class FeatureEncoder {
                 issues.unknownFeature(positionByField.containsKey(name) ? name : FeatureIssues.OTHER_FEATURE);
                 if (unknownFeaturePolicy == UnknownFeaturePolicy.REJECT) {
                     String path = candidate < 0 ? "userFeatures" : "candidates[" + candidate + "].features";
-                    throw new InvalidRequestException(path + "." + name, reason);
+                    throw new InvalidRequestException(path + "." + ClientValues.echo(name), reason);
                 }
             }
         }

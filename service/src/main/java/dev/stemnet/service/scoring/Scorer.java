@@ -90,7 +90,7 @@ public final class Scorer {
             int position = tasks.indexOf(requested.get(i));
             if (position < 0) {
                 throw new InvalidRequestException("tasks[" + i + "]",
-                        "unknown task '" + requested.get(i) + "'; this model has tasks " + tasks);
+                        "unknown task '" + ClientValues.echo(requested.get(i)) + "'; this model has tasks " + tasks);
             }
             wanted[position] = true;
         }

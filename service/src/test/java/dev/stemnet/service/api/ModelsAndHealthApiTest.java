@@ -17,10 +17,10 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
     void describesTheLoadedModel() {
         JsonNode manifest = JSON.readTree(TestBundle.directory().resolve("manifest.json"));
 
-        JsonNode model = JSON.readTree(client.get().uri("/v1/models").exchange()
+        String models = client.get().uri("/v1/models").exchange()
                 .expectStatus().isOk()
-                .expectBody(String.class).returnResult().getResponseBody())
-                .get("models").get(0);
+                .expectBody(String.class).returnResult().getResponseBody();
+        JsonNode model = JSON.readTree(models).get("models").get(0);
 
         assertThat(model.get("name")).isEqualTo(manifest.get("model").get("name"));
         assertThat(model.get("state").asString()).isEqualTo("READY");
@@ -38,6 +38,8 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
         assertThat(firstTable.get("fields").size()).isEqualTo(firstManifestTable.get("fields").size());
         assertThat(model.get("load").get("loadMillis").asLong()).isNotNegative();
         assertThat(model.get("load").get("loadedAt").asString()).isNotBlank();
+        assertThat(model.get("load").has("bundleDir")).as("paths are for the admin endpoint only").isFalse();
+        assertThat(models).doesNotContain(TestBundle.repository().toString());
 
         JsonNode runtime = model.get("runtime");
         assertThat(runtime.get("device").asString()).isIn("CUDA", "CPU");
@@ -58,6 +60,8 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
                 .expectBody()
                 .jsonPath("$.status").isEqualTo("UP")
                 .jsonPath("$.components.model.status").isEqualTo("UP");
+        management.get().uri("/actuator/health/model").exchange().expectStatus().isOk();
+        management.get().uri("/actuator/health/readiness/model").exchange().expectStatus().isOk();
     }
 
     @Test
@@ -84,6 +88,8 @@ class ModelsAndHealthApiTest extends RunningServiceTest {
                 .expectBody()
                 .jsonPath("$.defaultModel").isEqualTo("stem-net")
                 .jsonPath("$.versions[0].state").isEqualTo("READY")
+                .jsonPath("$.versions[0].directory").value(String.class,
+                        directory -> assertThat(directory).startsWith(TestBundle.repository().toString()))
                 .jsonPath("$.lastAttempts[0].outcome").isEqualTo("LOADED");
     }
 }

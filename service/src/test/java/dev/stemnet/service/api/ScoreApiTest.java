@@ -83,7 +83,13 @@ class ScoreApiTest extends RunningServiceTest {
                         "candidates[0].features.colour"),
                 Arguments.of("unknown user feature",
                         "{\"userId\": \"u1\", \"userFeatures\": {\"shoe_size\": \"44\"}, \"candidates\": [" + CANDIDATE + "]}",
-                        "userFeatures.shoe_size"));
+                        "userFeatures.shoe_size"),
+                Arguments.of("misspelt key of the request",
+                        "{\"userId\": \"u1\", \"userFeature\": {\"device\": \"ios\"}, \"candidates\": [" + CANDIDATE + "]}",
+                        "userFeature"),
+                Arguments.of("misspelt key of a candidate",
+                        "{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", {\"itemId\": \"a2\", \"feature\": {}}]}",
+                        "candidates[1].feature"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -107,6 +113,30 @@ class ScoreApiTest extends RunningServiceTest {
                         .containsExactly("candidates[0]", "candidates[1].itemId", "candidates[3].itemId", "userId"))
                 .jsonPath("$.errors[*].message").value(List.class, messages -> assertThat(messages)
                         .containsExactly("must not be null", "must not be blank", "must not be blank", "must not be blank"));
+    }
+
+    @Test
+    void namesTheKeysARequestAndACandidateAccept() {
+        post("{\"userId\": \"u1\", \"userFeature\": {}, \"candidates\": [" + CANDIDATE + "]}").expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.errors[0].message").value(String.class, message -> assertThat(message)
+                        .contains("[candidates, model, requestId, tasks, userFeatures, userId]"));
+        post("{\"userId\": \"u1\", \"candidates\": [{\"itemId\": \"a1\", \"feature\": {}}]}").expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.errors[0].message").value(String.class, message -> assertThat(message)
+                        .contains("[features, itemId]"));
+    }
+
+    @Test
+    void refusesAKeyGivenTwiceNamingIt() {
+        post("{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + "], \"userId\": \"u2\"}").expectStatus().isBadRequest()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("\"userId\""));
+        post("{\"userId\": \"u1\", \"candidates\": [{\"itemId\": \"a1\", \"features\": {\"category\": \"c1\","
+                + " \"category\": \"c2\"}}]}").expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.detail").value(String.class, detail -> assertThat(detail).contains("\"category\""));
     }
 
     @Test
