@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.stemnet.service.model.ModelRegistry;
 import dev.stemnet.service.model.NoModelEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ class ExperimentsTest {
     Path directory;
 
     private final ModelRegistry nothingServes = new ModelRegistry("stem-net", new NoModelEvents());
-    private final ExperimentMetrics metrics = new ExperimentMetrics(new SimpleMeterRegistry());
+    private final ExperimentMetrics metrics = new ExperimentMetrics(new SimpleMeterRegistry(), new PrometheusRegistry());
 
     @Test
     void refusesToStartWithAFileThatFailsItsChecks() throws IOException {
