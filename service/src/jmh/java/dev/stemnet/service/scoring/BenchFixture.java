@@ -55,7 +55,8 @@ public final class BenchFixture implements AutoCloseable {
         mapped = new MappedFileEmbeddingStore(bundle.manifest().tables(), table -> bundle.file(table.file()));
         cached = new CachingEmbeddingStore(mapped, bundle.manifest().tables(),
                 new CacheSettings(cacheRowsPerTable, Map.of()), new SimpleMeterRegistry(), Tags.empty());
-        scorer = new Scorer(bundle, cached, network, UnknownFeaturePolicy.REJECT);
+        // As the service with its default store: the mapped files, no row cache in front.
+        scorer = new Scorer(bundle, mapped, network, UnknownFeaturePolicy.REJECT);
         request = request(bundle, candidates, 42);
     }
 

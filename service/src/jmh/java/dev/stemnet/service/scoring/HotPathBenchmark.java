@@ -31,8 +31,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The stages of scoring one 200-candidate request with the service's own classes, single-threaded:
- * encode (values to rows), fetch (distinct rows from the cached store when warm, from the mapped files on a
- * miss), gather (fetch plus copying into the reused direct input buffers: the whole tensor building), tensor
+ * encode (values to rows), fetch (distinct rows from the mapped files, or from a cache in front of them, warm or
+ * missing), gather (fetch plus copying into the reused direct input buffers: the whole tensor building), tensor
  * (wrapping the buffers as OnnxTensors), run (the ONNX session) and score (all of it, as one request).
  * Run with {@code make bench} (docs/performance.md).
  */
@@ -52,6 +52,7 @@ public class HotPathBenchmark {
     private float[] destination;
     private InputBuffers buffers;
     private EmbeddingGatherer hitGatherer;
+    private EmbeddingGatherer mappedGatherer;
     private Map<String, FloatBuffer> inputs;
     private int batch;
     private final DistinctRows distinctRows = new DistinctRows();
@@ -74,6 +75,7 @@ public class HotPathBenchmark {
         destination = new float[maxFloats];
         buffers = new InputBuffers();
         hitGatherer = new EmbeddingGatherer(fixture.cached);
+        mappedGatherer = new EmbeddingGatherer(fixture.mapped);
         inputs = gatherAll(hitGatherer);
         // Twice, so the cached store holds every row of the request: later fetches are all hits.
         inputs = gatherAll(hitGatherer);
@@ -138,6 +140,12 @@ public class HotPathBenchmark {
     @Benchmark
     public Map<String, FloatBuffer> gatherCacheHit() {
         return gatherAll(hitGatherer);
+    }
+
+    /** ... and as the service does with its default store: straight from the mapped files, no cache in front. */
+    @Benchmark
+    public Map<String, FloatBuffer> gatherMapped() {
+        return gatherAll(mappedGatherer);
     }
 
     /** Wrapping the filled direct buffers as OnnxTensors (no copy) and closing them. */
@@ -207,7 +215,7 @@ public class HotPathBenchmark {
         return fixture.network.run(batch, inputs);
     }
 
-    /** The whole in-process scoring of the request: encode, gather (cache hits), run, build results. */
+    /** The whole in-process scoring of the request: encode, gather (mapped files), run, build results. */
     @Benchmark
     public ScoredRequest score() {
         return fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE);

@@ -15,7 +15,9 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Chooses the embedding store ({@code stem.embedding.store}) and puts the per-table caches in front of it.
+ * Chooses the embedding store ({@code stem.embedding.store}) and, for Redis, puts the per-table caches in front of
+ * it, where a hit saves a network round trip. The mapped files get no row cache: their pages are in memory already,
+ * and reading rows there takes a third to half the time a cache takes to look them up (docs/performance.md).
  * The Redis connection is a bean of its own so that Spring closes it on shutdown, after the models.
  */
 @Configuration(proxyBeanMethods = false)
@@ -32,15 +34,16 @@ class EmbeddingStoreConfiguration {
     @Bean
     EmbeddingStoreFactory embeddingStoreFactory(EmbeddingStoreProperties embedding, StemProperties properties,
             ObjectProvider<RedisConnection> redis, MeterRegistry meterRegistry) {
-        log.info("Embedding rows come from {}", embedding.store() == StoreKind.REDIS
-                ? redis.getObject() : "the bundles' memory-mapped table files");
-        EmbeddingStoreFactory backing = embedding.store() == StoreKind.REDIS
-                ? bundle -> new RedisEmbeddingStore(
-                        redis.getObject(),
-                        new RedisKeyLayout(bundle.manifest().model().name(), bundle.manifest().model().version()),
-                        bundle.manifest().tables(),
-                        meterRegistry)
-                : EmbeddingStoreFactory.mappedFiles();
+        if (embedding.store() != StoreKind.REDIS) {
+            log.info("Embedding rows come from the bundles' memory-mapped table files, without row caches");
+            return EmbeddingStoreFactory.mappedFiles();
+        }
+        log.info("Embedding rows come from {}, behind per-table row caches", redis.getObject());
+        EmbeddingStoreFactory backing = bundle -> new RedisEmbeddingStore(
+                redis.getObject(),
+                new RedisKeyLayout(bundle.manifest().model().name(), bundle.manifest().model().version()),
+                bundle.manifest().tables(),
+                meterRegistry);
         return CachingEmbeddingStore.factory(backing, properties.cache(), meterRegistry);
     }
 }

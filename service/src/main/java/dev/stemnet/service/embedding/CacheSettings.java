@@ -6,8 +6,9 @@ import jakarta.validation.constraints.PositiveOrZero;
 import java.util.Map;
 
 /**
- * {@code stem.cache.*}: how many rows each table's cache keeps. Table names with characters such as ':'
- * need brackets in property keys: {@code stem.cache.tables.[task:pay].maximum-size}.
+ * {@code stem.cache.*}: how many rows each table's cache in front of the Redis store keeps (the mapped-file store
+ * has no row cache). Table names with characters such as ':' need brackets in property keys:
+ * {@code stem.cache.tables.[task:pay].maximum-size}.
  */
 public record CacheSettings(
         @PositiveOrZero long defaultMaximumSize,

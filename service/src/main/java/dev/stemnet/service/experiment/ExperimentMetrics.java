@@ -1,15 +1,16 @@
 package dev.stemnet.service.experiment;
 
 import dev.stemnet.service.metrics.ModelMeters;
+import dev.stemnet.service.metrics.ScoreHistogram;
 import dev.stemnet.service.pipeline.ScoredExchange;
 import dev.stemnet.service.pipeline.ScoringRecorder;
 import dev.stemnet.service.scoring.CandidateScores;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.stereotype.Component;
@@ -26,9 +27,13 @@ public class ExperimentMetrics implements ScoringRecorder {
     private final MeterRegistry registry;
     private final AtomicReference<Gauge> configInfo = new AtomicReference<>();
     private final MultiGauge armShares;
+    private final ScoreHistogram taskScores = new ScoreHistogram("stem_experiment_task_score",
+            "Scores served per experiment arm and task, to compare calibration between arms",
+            ModelMeters.scoreBuckets(), "layer", "arm", "task");
 
-    public ExperimentMetrics(MeterRegistry registry) {
+    public ExperimentMetrics(MeterRegistry registry, PrometheusRegistry prometheusRegistry) {
         this.registry = registry;
+        prometheusRegistry.register(taskScores);
         this.armShares = MultiGauge.builder("stem.experiment.arm.share")
                 .description("The share of units the active configuration assigns to each arm, for sample-ratio checks")
                 .register(registry);
@@ -46,14 +51,7 @@ public class ExperimentMetrics implements ScoringRecorder {
         }
         decision.randomArmsByLayer().forEach((layer, arm) -> {
             for (String task : results.get(0).scores().keySet()) {
-                DistributionSummary scores = DistributionSummary.builder("stem.experiment.task.score")
-                        .description("Scores served per experiment arm and task, to compare calibration between arms")
-                        .tag("layer", layer).tag("arm", arm).tag("task", task)
-                        .serviceLevelObjectives(ModelMeters.scoreBuckets())
-                        .register(registry);
-                for (CandidateScores result : results) {
-                    scores.record(result.scores().get(task));
-                }
+                taskScores.series(layer, arm, task).record(results, task);
             }
         });
     }

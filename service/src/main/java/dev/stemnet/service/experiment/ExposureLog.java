@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.core.StreamWriteFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -53,7 +54,8 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
     private final long maxFileSize;
     private final int maxFiles;
     private final BlockingQueue<ExposureRecord> queue;
-    private final JsonMapper json = JsonMapper.builder().build();
+    // Scores as the API writes them: the shortest decimal that reads back to the model's float (JsonConfiguration).
+    private final JsonMapper json = JsonMapper.builder().enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
     private final Counter written;
     private final Counter droppedQueueFull;
     private final Counter droppedWriteError;

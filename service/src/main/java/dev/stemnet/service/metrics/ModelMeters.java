@@ -32,10 +32,13 @@ public final class ModelMeters implements StageTimings {
     private final Tags tags;
     private final Map<ScoringStage, Timer> stages = new EnumMap<>(ScoringStage.class);
     private final DistributionSummary candidates;
-    private final Map<String, DistributionSummary> scoresByTask = new HashMap<>();
+    private final ScoreHistogram taskScores;
+    private final Map<String, ScoreHistogram.Series> scoresByTask = new HashMap<>();
 
-    ModelMeters(MeterRegistry registry, String model, String version, List<String> tasks) {
+    /** @param taskScores {@code stem_task_score} of every model version ({@link #taskScoreHistogram()}) */
+    ModelMeters(MeterRegistry registry, ScoreHistogram taskScores, String model, String version, List<String> tasks) {
         this.registry = registry;
+        this.taskScores = taskScores;
         this.tags = Tags.of("model", model, "version", version);
         for (ScoringStage stage : ScoringStage.values()) {
             stages.put(stage, Timer.builder("stem.stage")
@@ -52,11 +55,7 @@ public final class ModelMeters implements StageTimings {
                 .serviceLevelObjectives(CANDIDATE_BUCKETS)
                 .register(registry);
         for (String task : tasks) {
-            scoresByTask.put(task, DistributionSummary.builder("stem.task.score")
-                    .description("Scores served per task and candidate, to watch calibration drift")
-                    .tags(tags).tag("task", task)
-                    .serviceLevelObjectives(SCORE_BUCKETS)
-                    .register(registry));
+            scoresByTask.put(task, taskScores.series(model, version, task));
         }
     }
 
@@ -72,6 +71,12 @@ public final class ModelMeters implements StageTimings {
                 .register(registry);
     }
 
+    /** {@code stem_task_score}, by model, version and task; each version adds its series. */
+    static ScoreHistogram taskScoreHistogram() {
+        return new ScoreHistogram("stem_task_score", "Scores served per task and candidate, to watch calibration drift",
+                SCORE_BUCKETS, "model", "version", "task");
+    }
+
     /** The buckets of {@code stem_task_score}, for meters that must compare with it (per experiment arm). */
     public static double[] scoreBuckets() {
         return SCORE_BUCKETS.clone();
@@ -85,9 +90,11 @@ public final class ModelMeters implements StageTimings {
     /** A scored request: its size, its scores and what its features lacked. */
     public void recordScored(List<CandidateScores> results, FeatureIssues issues) {
         candidates.record(results.size());
-        for (CandidateScores result : results) {
-            // The scorer's TaskScores iterates its own arrays here: no entry objects, no map lookups.
-            result.scores().forEach((task, score) -> scoresByTask.get(task).record(score));
+        // Every result of a request has the same tasks: those the request asked for.
+        if (!results.isEmpty()) {
+            for (String task : results.get(0).scores().keySet()) {
+                scoresByTask.get(task).record(results, task);
+            }
         }
         count(UNKNOWN_FEATURES, UNKNOWN_FEATURES_DESCRIPTION, issues.unknownFeatures());
         count("stem.missing.values", "Feature values left out, scored with the field's OOV row", issues.missingValues());
@@ -106,6 +113,7 @@ public final class ModelMeters implements StageTimings {
 
     /** Unregisters every meter of this version, counters included, so that retired versions leave no series. */
     void remove() {
+        taskScores.removeIf(labels -> tags.stream().allMatch(tag -> tag.getValue().equals(labels.get(tag.getKey()))));
         registry.getMeters().stream()
                 .filter(meter -> tags.stream().allMatch(tag -> tag.getValue().equals(meter.getId().getTag(tag.getKey()))))
                 .toList()

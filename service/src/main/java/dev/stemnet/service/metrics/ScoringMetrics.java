@@ -9,6 +9,7 @@ import dev.stemnet.service.pipeline.ScoringRecorder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.stereotype.Component;
@@ -21,11 +22,13 @@ import org.springframework.stereotype.Component;
 public class ScoringMetrics implements ModelEvents, ScoringRecorder {
 
     private final MeterRegistry registry;
+    private final ScoreHistogram taskScores = ModelMeters.taskScoreHistogram();
     private final Map<LoadedModel, ModelMeters> metersByModel = new ConcurrentHashMap<>();
     private final Map<LoadedModel, Gauge> deviceByModel = new ConcurrentHashMap<>();
 
-    public ScoringMetrics(MeterRegistry registry) {
+    public ScoringMetrics(MeterRegistry registry, PrometheusRegistry prometheusRegistry) {
         this.registry = registry;
+        prometheusRegistry.register(taskScores);
         Gauge.builder("stem.onnx.sessions", OnnxModel::openSessions)
                 .description("ONNX Runtime sessions open: one per serving or draining version; more is a leak")
                 .register(registry);
@@ -46,7 +49,7 @@ public class ScoringMetrics implements ModelEvents, ScoringRecorder {
     public void published(String directory, LoadedModel model) {
         String name = model.manifest().model().name();
         String version = model.manifest().model().version();
-        metersByModel.put(model, new ModelMeters(registry, name, version, model.manifest().tasks()));
+        metersByModel.put(model, new ModelMeters(registry, taskScores, name, version, model.manifest().tasks()));
         DeviceChoice device = model.network().deviceChoice();
         deviceByModel.put(model, Gauge.builder("stem.runtime.device.info", () -> 1)
                 .description("How a serving model version runs: the device (and why not CUDA when it is not) and the"

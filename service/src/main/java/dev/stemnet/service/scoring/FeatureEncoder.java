@@ -12,13 +12,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.stream.IntStream;
 
 /**
  * Turns a request's raw values into embedding table rows: value -> vocabulary index (0 when missing or
  * unknown) -> {@code rowOffset + index}. The result holds, per table, one row per (candidate, field) slot
  * in the layout of the network's input {@code [batch, F_table]}. Unknown feature names are refused or
  * ignored as the {@link UnknownFeaturePolicy} says; either way they, missing values and values the vocabulary
- * does not have are counted in the request's {@link FeatureIssues}.
+ * does not have are counted in the request's {@link FeatureIssues}. A request looks each distinct value of a field
+ * up once ({@link RequestVocabulary}).
  */
 final class FeatureEncoder {
 
@@ -27,11 +29,16 @@ final class FeatureEncoder {
     private final List<FieldSpec> fields;
     private final Vocabulary[] vocabularies;
     private final Map<String, Integer> positionByField = new HashMap<>();
+    private final SideFields userFields;
+    private final SideFields itemFields;
     private final List<TableLayout> tables;
     private final UnknownFeaturePolicy unknownFeaturePolicy;
 
     /** A table's fields as positions into {@link #fields}, with the row offset of each. */
     private record TableLayout(int[] fieldPositions, long[] rowOffsets) {}
+
+    /** One side's fields as positions into {@link #fields}, and the position of its id field (-1: none). */
+    private record SideFields(int[] positions, int idPosition) {}
 
     FeatureEncoder(ModelBundle bundle, UnknownFeaturePolicy unknownFeaturePolicy) {
         this.unknownFeaturePolicy = unknownFeaturePolicy;
@@ -44,7 +51,16 @@ final class FeatureEncoder {
             positionByField.put(fields.get(p).name(), p);
             vocabularies[p] = bundle.vocabulary(fields.get(p).name());
         }
+        this.userFields = sideFields(Side.USER);
+        this.itemFields = sideFields(Side.ITEM);
         this.tables = manifest.tables().stream().map(this::layout).toList();
+    }
+
+    private SideFields sideFields(Side side) {
+        int[] positions = IntStream.range(0, fields.size()).filter(p -> fields.get(p).side() == side).toArray();
+        int idPosition = IntStream.of(positions).filter(p -> fields.get(p).name().equals(idField(side))).findFirst()
+                .orElse(-1);
+        return new SideFields(positions, idPosition);
     }
 
     private TableLayout layout(TableSpec table) {
@@ -59,12 +75,17 @@ final class FeatureEncoder {
      * @throws InvalidRequestException when a feature is not a field of its side and the policy is REJECT
      */
     long[][] encode(ScoreRequest request, FeatureIssues issues) {
+        List<Candidate> candidates = request.candidates();
+        RequestVocabulary[] requestVocabularies = new RequestVocabulary[fields.size()];
+        for (int p = 0; p < fields.size(); p++) {
+            requestVocabularies[p] = new RequestVocabulary(vocabularies[p],
+                    fields.get(p).side() == Side.USER ? 1 : candidates.size());
+        }
         checkFeatureNames(-1, request.userFeatures(), Side.USER, issues);
         // The user's indices are the same for every candidate; only the item fields are written per candidate.
         int[] indices = new int[fields.size()];
-        writeIndices(Side.USER, request.userId(), request.userFeatures(), indices, issues);
+        writeIndices(userFields, request.userId(), request.userFeatures(), requestVocabularies, indices, issues);
 
-        List<Candidate> candidates = request.candidates();
         long[][] rowsByTable = new long[tables.size()][];
         for (int t = 0; t < tables.size(); t++) {
             rowsByTable[t] = new long[candidates.size() * tables.get(t).fieldPositions.length];
@@ -72,7 +93,7 @@ final class FeatureEncoder {
         for (int b = 0; b < candidates.size(); b++) {
             Candidate candidate = candidates.get(b);
             checkFeatureNames(b, candidate.features(), Side.ITEM, issues);
-            writeIndices(Side.ITEM, candidate.itemId(), candidate.features(), indices, issues);
+            writeIndices(itemFields, candidate.itemId(), candidate.features(), requestVocabularies, indices, issues);
             for (int t = 0; t < tables.size(); t++) {
                 TableLayout table = tables.get(t);
                 int width = table.fieldPositions.length;
@@ -84,18 +105,20 @@ final class FeatureEncoder {
         return rowsByTable;
     }
 
-    /** Writes the vocabulary index of every field of {@code side} into {@code indices}, by field position. */
-    private void writeIndices(Side side, String id, Map<String, String> features, int[] indices, FeatureIssues issues) {
-        for (int p = 0; p < fields.size(); p++) {
-            FieldSpec field = fields.get(p);
-            if (field.side() == side) {
-                String value = field.name().equals(idField(side)) ? id : features.get(field.name());
-                indices[p] = vocabularies[p].indexOf(value);
-                if (value == null) {
-                    issues.missingValue(field.name());
-                } else if (indices[p] == Vocabulary.OOV_INDEX) {
-                    issues.unknownValue(field.name());
-                }
+    /**
+     * Writes the vocabulary index of every field of {@code side} into {@code indices}, by field position, and counts
+     * each missing or unknown value it meets: every occurrence, repeats included.
+     */
+    private void writeIndices(SideFields side, String id, Map<String, String> features,
+            RequestVocabulary[] requestVocabularies, int[] indices, FeatureIssues issues) {
+        for (int p : side.positions) {
+            String name = fields.get(p).name();
+            String value = p == side.idPosition ? id : features.get(name);
+            indices[p] = requestVocabularies[p].indexOf(value);
+            if (value == null) {
+                issues.missingValue(name);
+            } else if (indices[p] == Vocabulary.OOV_INDEX) {
+                issues.unknownValue(name);
             }
         }
     }

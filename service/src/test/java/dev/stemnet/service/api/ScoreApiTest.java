@@ -2,8 +2,10 @@ package dev.stemnet.service.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stemnet.service.ParityRequests;
 import dev.stemnet.service.RunningServiceTest;
 import java.io.ByteArrayInputStream;
+import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,6 +23,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.client.RestTestClient;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** {@code POST /v1/score} against the test bundle (tasks follow, activation, pay). */
 class ScoreApiTest extends RunningServiceTest {
@@ -46,6 +51,25 @@ class ScoreApiTest extends RunningServiceTest {
                 .jsonPath("$.results[1].scores.pay").value(Double.class, p -> assertThat(p).isBetween(0.0, 1.0))
                 .jsonPath("$.results[0].scores").value(Map.class,
                         scores -> assertThat(scores.keySet()).containsExactly("follow", "activation", "pay"));
+    }
+
+    /** Scores are float32: each is written as its float's shortest decimal, not as the widened double's 17 digits. */
+    @Test
+    void writesEachScoreWithNoMoreDigitsThanAFloatNeeds() {
+        String body = post(ParityRequests.request(0)).expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+
+        JsonNode results = JsonMapper.builder().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build()
+                .readTree(body).get("results");
+        assertThat(results).isNotEmpty();
+        for (JsonNode result : results) {
+            result.get("scores").properties().forEach(score -> {
+                BigDecimal written = score.getValue().decimalValue();
+                // 9 significant digits tell any two floats apart.
+                assertThat(written.stripTrailingZeros().precision()).as("%s", written).isLessThanOrEqualTo(9);
+                assertThat(Float.parseFloat(written.toString())).isBetween(0f, 1f);
+            });
+        }
     }
 
     @Test

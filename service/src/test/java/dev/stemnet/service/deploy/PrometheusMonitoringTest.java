@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.stemnet.service.Polling;
 import dev.stemnet.service.StemNetServiceApplication;
 import dev.stemnet.service.TestBundle;
+import dev.stemnet.service.embedding.redis.RedisServiceProperties;
+import dev.stemnet.service.embedding.redis.TestRedis;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -46,8 +48,9 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The alert rules and the Grafana dashboard against a real Prometheus (Debian's {@code prometheus} package)
  * scraping the running service while traffic flows: the service runs with the configuration the chart's ConfigMap
- * renders (a two-arm experiment on copies of the test bundle, so per-arm series exist), Prometheus scrapes it every
- * second and loads the rules file, and every panel query and alert expression is evaluated over the HTTP API.
+ * renders (a two-arm experiment on copies of the test bundle, so per-arm series exist; the Redis store, on a local
+ * Redis holding both copies, as only its row caches report the cache series), Prometheus scrapes it every second
+ * and loads the rules file, and every panel query and alert expression is evaluated over the HTTP API.
  * A panel whose query returns nothing is a broken panel.
  */
 class PrometheusMonitoringTest {
@@ -61,7 +64,8 @@ class PrometheusMonitoringTest {
             Map.of("$__rate_interval", "20s", "$namespace", ".*", "$job", ".*");
     /** Alerts whose watched series this test cannot produce, and where they are exercised instead. */
     private static final Map<String, String> NOT_PRODUCED_HERE = Map.of("StemNetEmbeddingStoreErrors",
-            "only the Redis store counts stem_embedding_store_errors_total; the Redis store tests check the counter");
+            "stem_embedding_store_errors_total starts with the first failed Redis fetch, and none fails here;"
+                    + " RedisOutageTest and RedisEmbeddingStoreTest check the counter");
     private static final String CHART_VALUES = """
             experiments:
               config: |
@@ -74,6 +78,8 @@ class PrometheusMonitoringTest {
                       - {name: control, model: mmoe, percent: 50}
                       - {name: treatment, model: stem-net, percent: 50}
               exposureLog: {enabled: true}
+            embedding:
+              store: redis
             """;
 
     private static Path root;
@@ -115,12 +121,17 @@ class PrometheusMonitoringTest {
         }
     }
 
-    /** The service with the chart's application.yaml and experiments.yaml; only the mounted paths point elsewhere. */
+    /**
+     * The service with the chart's application.yaml and experiments.yaml; only the mounted paths and the Redis
+     * URI point elsewhere.
+     */
     private static void startService() throws IOException {
         Path models = root.resolve("models");
-        TestBundle.copyTo(models.resolve("stem-net"));
-        Path manifest = TestBundle.copyTo(models.resolve("mmoe")).resolve("manifest.json");
+        Path stemNet = TestBundle.copyTo(models.resolve("stem-net"));
+        Path mmoe = TestBundle.copyTo(models.resolve("mmoe"));
+        Path manifest = mmoe.resolve("manifest.json");
         Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"name\": \"stem-net\"", "\"name\": \"mmoe\""));
+        RedisServiceProperties.loadBundles(TestRedis.shared(), stemNet, mmoe);
         Map<String, Object> configMap = chart.named("ConfigMap", RenderedChart.RELEASE + "-stem-net-config");
         Path application = Files.writeString(root.resolve("application.yaml"), chart.applicationYaml());
         Path experiments = Files.writeString(root.resolve("experiments.yaml"), get(configMap, "data.experiments.yaml").toString());
@@ -129,6 +140,7 @@ class PrometheusMonitoringTest {
                 "--stem.models.repository=" + models,
                 "--stem.experiments.config=" + experiments,
                 "--stem.experiments.exposure-log.dir=" + root.resolve("exposures"),
+                "--stem.embedding.redis.uri=" + TestRedis.shared().uri(),
                 "--stem.admin.token=" + ADMIN_TOKEN,
                 "--server.port=0",
                 "--management.server.port=0");

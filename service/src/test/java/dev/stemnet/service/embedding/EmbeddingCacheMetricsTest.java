@@ -6,15 +6,27 @@ import dev.stemnet.service.ParityRequests;
 import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.RunningServiceTest;
 import dev.stemnet.service.TestBundle;
+import dev.stemnet.service.embedding.redis.RedisServiceProperties;
+import dev.stemnet.service.embedding.redis.TestRedis;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Each table's row cache is visible at {@code /actuator/prometheus}, tagged with model, version and table. */
+/**
+ * Each table's row cache in front of the Redis store is visible at {@code /actuator/prometheus}, tagged with model,
+ * version and table.
+ */
 class EmbeddingCacheMetricsTest extends RunningServiceTest {
+
+    @DynamicPropertySource
+    static void readRowsFromRedis(DynamicPropertyRegistry registry) {
+        RedisServiceProperties.useRedisStore(registry, TestRedis.shared());
+    }
 
     @Test
     void publishesEachTablesCacheStatisticsAndTheyFollowRequests() {

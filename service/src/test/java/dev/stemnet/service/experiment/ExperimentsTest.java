@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +43,7 @@ class ExperimentsTest {
     Path directory;
 
     private final ServingVersions nothingServes = TreeMap::new;
-    private final ExperimentMetrics metrics = new ExperimentMetrics(new SimpleMeterRegistry());
+    private final ExperimentMetrics metrics = new ExperimentMetrics(new SimpleMeterRegistry(), new PrometheusRegistry());
 
     @Test
     void refusesToStartWithAFileThatFailsItsChecks() throws IOException {

@@ -13,40 +13,50 @@ import dev.stemnet.service.bundle.ModelBundle;
 import dev.stemnet.service.bundle.Vocabulary;
 import dev.stemnet.service.scoring.ScoreRequest.Candidate;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 class FeatureEncoderTest {
+
+    private static final ModelBundle BUNDLE = bundle(Map.of(
+            "user_id", Vocabulary.of(List.of("u1", "u2", "u3")),
+            "device", Vocabulary.of(List.of("ios", "android")),
+            "ad_id", Vocabulary.of(List.of("a1", "a2", "a3")),
+            "category", Vocabulary.of(List.of("c1", "c2"))));
+
+    private final FeatureEncoder encoder = new FeatureEncoder(BUNDLE, UnknownFeaturePolicy.REJECT);
+    private final FeatureIssues issues = new FeatureIssues();
 
     /**
      * Table "shared" holds all four fields; "task:follow" only ad_id and device, in that order, to show the
      * rows follow each table's own field order.
      */
-    private static final ModelBundle BUNDLE = new ModelBundle(
-            Path.of("/unused"),
-            new Manifest(1, new ModelInfo("m", "v1", "stem_net", Map.of()), List.of("follow"), 2, 1,
-                    "user_id", "ad_id",
-                    List.of(
-                            new FieldSpec("user_id", Side.USER, "vocab/user_id.txt", 4),
-                            new FieldSpec("device", Side.USER, "vocab/device.txt", 3),
-                            new FieldSpec("ad_id", Side.ITEM, "vocab/ad_id.txt", 4),
-                            new FieldSpec("category", Side.ITEM, "vocab/category.txt", 3)),
-                    List.of(
-                            new TableSpec("shared", "tables/shared.f32", 14, 2, List.of(
-                                    new TableField("user_id", 0), new TableField("device", 4),
-                                    new TableField("ad_id", 7), new TableField("category", 11))),
-                            new TableSpec("task:follow", "tables/task_follow.f32", 7, 2, List.of(
-                                    new TableField("ad_id", 0), new TableField("device", 4)))),
-                    null, null, null, Map.of(), Map.of(), null),
-            Map.of(
-                    "user_id", Vocabulary.of(List.of("u1", "u2", "u3")),
-                    "device", Vocabulary.of(List.of("ios", "android")),
-                    "ad_id", Vocabulary.of(List.of("a1", "a2", "a3")),
-                    "category", Vocabulary.of(List.of("c1", "c2"))));
-
-    private final FeatureEncoder encoder = new FeatureEncoder(BUNDLE, UnknownFeaturePolicy.REJECT);
-    private final FeatureIssues issues = new FeatureIssues();
+    private static ModelBundle bundle(Map<String, Vocabulary> vocabularies) {
+        return new ModelBundle(
+                Path.of("/unused"),
+                new Manifest(1, new ModelInfo("m", "v1", "stem_net", Map.of()), List.of("follow"), 2, 1,
+                        "user_id", "ad_id",
+                        List.of(
+                                new FieldSpec("user_id", Side.USER, "vocab/user_id.txt", 4),
+                                new FieldSpec("device", Side.USER, "vocab/device.txt", 3),
+                                new FieldSpec("ad_id", Side.ITEM, "vocab/ad_id.txt", 4),
+                                new FieldSpec("category", Side.ITEM, "vocab/category.txt", 3)),
+                        List.of(
+                                new TableSpec("shared", "tables/shared.f32", 14, 2, List.of(
+                                        new TableField("user_id", 0), new TableField("device", 4),
+                                        new TableField("ad_id", 7), new TableField("category", 11))),
+                                new TableSpec("task:follow", "tables/task_follow.f32", 7, 2, List.of(
+                                        new TableField("ad_id", 0), new TableField("device", 4)))),
+                        null, null, null, Map.of(), Map.of(), null),
+                vocabularies);
+    }
 
     @Test
     void mapsValuesToRowOffsetPlusVocabularyIndexWithUnknownAndMissingValuesOnTheOovRow() {
@@ -126,6 +136,106 @@ class FeatureEncoderTest {
         assertThat(rows[0]).containsExactly(2, 4 + 0, 7 + 3, 11 + 1);
         assertThat(issues.unknownFeatures()).containsOnly(
                 Map.entry(FeatureIssues.OTHER_FEATURE, 2), Map.entry("device", 1));
+    }
+
+    /**
+     * Random requests encode as looking every slot's value up in the vocabulary would, and every missing or unknown
+     * value counts once per occurrence: values repeat within a request, some are unknown, null or left out, and
+     * "Aa" and "BB" have the same hash code while only one of them is known.
+     */
+    @Test
+    void encodesRandomRequestsAsAVocabularyLookupPerSlotWouldAndCountsEveryOccurrence() {
+        ModelBundle bundle = bundle(Map.of(
+                "user_id", Vocabulary.of(numbered("u", 50)),
+                "device", Vocabulary.of(List.of("ios", "android")),
+                "ad_id", Vocabulary.of(Stream.concat(numbered("a", 300).stream(), Stream.of("Aa")).toList()),
+                "category", Vocabulary.of(Stream.concat(numbered("c", 10).stream(), Stream.of("BB")).toList())));
+        FeatureEncoder randomEncoder = new FeatureEncoder(bundle, UnknownFeaturePolicy.REJECT);
+        SplittableRandom random = new SplittableRandom(11);
+        for (int r = 0; r < 300; r++) {
+            ScoreRequest request = randomRequest(random);
+            FeatureIssues encoded = new FeatureIssues();
+            FeatureIssues expected = new FeatureIssues();
+
+            long[][] rows = randomEncoder.encode(request, encoded);
+
+            assertThat(rows).as("request %d", r).isDeepEqualTo(lookedUpSlotBySlot(bundle, request, expected));
+            assertThat(encoded.missingValues()).as("request %d", r).isEqualTo(expected.missingValues());
+            assertThat(encoded.unknownValues()).as("request %d", r).isEqualTo(expected.unknownValues());
+        }
+    }
+
+    /** 1 to 250 candidates whose values come from a pool of 1 to 20 per field, each a new String as JSON makes. */
+    private static ScoreRequest randomRequest(SplittableRandom random) {
+        List<String> adIds = pool(random, () -> random.nextInt(8) == 0 ? (random.nextBoolean() ? "Aa" : "BB")
+                : "a" + random.nextInt(330));
+        List<String> categories = pool(random, () -> switch (random.nextInt(6)) {
+            case 0 -> null;
+            case 1 -> random.nextBoolean() ? "Aa" : "BB";
+            default -> "c" + random.nextInt(12);
+        });
+        Map<String, String> userFeatures = new HashMap<>();
+        if (random.nextInt(4) > 0) {
+            userFeatures.put("device", List.of("ios", "android", "watch").get(random.nextInt(3)));
+        }
+        List<Candidate> candidates = new ArrayList<>();
+        for (int b = 1 + random.nextInt(250); b > 0; b--) {
+            Map<String, String> features = new HashMap<>();
+            if (random.nextInt(5) > 0) {
+                features.put("category", copy(categories.get(random.nextInt(categories.size()))));
+            }
+            candidates.add(new Candidate(copy(adIds.get(random.nextInt(adIds.size()))), features));
+        }
+        return new ScoreRequest("r", null, "u" + random.nextInt(60), userFeatures, candidates, null);
+    }
+
+    private static List<String> pool(SplittableRandom random, Supplier<String> value) {
+        return Stream.generate(value).limit(1 + random.nextInt(20)).toList();
+    }
+
+    private static String copy(String value) {
+        return value == null ? null : new String(value);
+    }
+
+    private static List<String> numbered(String prefix, int count) {
+        return IntStream.range(0, count).mapToObj(i -> prefix + i).toList();
+    }
+
+    /** Every slot's row from its own vocabulary lookup, and each missing or unknown value counted where it occurs. */
+    private static long[][] lookedUpSlotBySlot(ModelBundle bundle, ScoreRequest request, FeatureIssues issues) {
+        Manifest manifest = bundle.manifest();
+        for (FieldSpec field : manifest.fields()) {
+            for (int b = 0; b < (field.side() == Side.USER ? 1 : request.candidates().size()); b++) {
+                String value = valueOf(manifest, field.name(), request, request.candidates().get(b));
+                if (value == null) {
+                    issues.missingValue(field.name());
+                } else if (bundle.vocabulary(field.name()).indexOf(value) == Vocabulary.OOV_INDEX) {
+                    issues.unknownValue(field.name());
+                }
+            }
+        }
+        long[][] rows = new long[manifest.tables().size()][];
+        for (int t = 0; t < rows.length; t++) {
+            List<TableField> tableFields = manifest.tables().get(t).fields();
+            rows[t] = new long[request.candidates().size() * tableFields.size()];
+            for (int b = 0; b < request.candidates().size(); b++) {
+                for (int j = 0; j < tableFields.size(); j++) {
+                    String field = tableFields.get(j).name();
+                    String value = valueOf(manifest, field, request, request.candidates().get(b));
+                    rows[t][b * tableFields.size() + j] =
+                            tableFields.get(j).rowOffset() + bundle.vocabulary(field).indexOf(value);
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static String valueOf(Manifest manifest, String field, ScoreRequest request, Candidate candidate) {
+        boolean user = manifest.fields().stream().anyMatch(spec -> spec.name().equals(field) && spec.side() == Side.USER);
+        if (user) {
+            return field.equals(manifest.userIdField()) ? request.userId() : request.userFeatures().get(field);
+        }
+        return field.equals(manifest.itemIdField()) ? candidate.itemId() : candidate.features().get(field);
     }
 
     private static ScoreRequest request(Map<String, String> userFeatures, Candidate... candidates) {

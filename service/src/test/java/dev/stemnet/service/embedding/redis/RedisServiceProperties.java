@@ -1,5 +1,7 @@
 package dev.stemnet.service.embedding.redis;
 
+import dev.stemnet.service.TestBundle;
+import java.nio.file.Path;
 import org.springframework.test.context.DynamicPropertyRegistry;
 
 /** Points a test's service at a Redis that holds the test bundle. */
@@ -15,9 +17,16 @@ public final class RedisServiceProperties {
     }
 
     static void loadTestBundle(TestRedis redis) {
+        loadBundles(redis, TestBundle.directory());
+    }
+
+    /** Checks the bundles in {@code directories} and loads each into {@code redis} under its model name and version. */
+    public static void loadBundles(TestRedis redis, Path... directories) {
         try (RedisConnection connection = RedisConnection.open(
                 new RedisSettings(redis.uri(), false, TestRedis.START_DEADLINE))) {
-            new RedisBundleLoader(connection).load(RedisTestBundles.testBundle());
+            for (Path directory : directories) {
+                new RedisBundleLoader(connection).load(RedisTestBundles.checked(directory));
+            }
         }
     }
 }

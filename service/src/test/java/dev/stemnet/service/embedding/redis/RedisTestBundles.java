@@ -27,7 +27,11 @@ final class RedisTestBundles {
     private RedisTestBundles() {}
 
     static ModelBundle testBundle() {
-        return LOADER.load(TestBundle.directory());
+        return checked(TestBundle.directory());
+    }
+
+    static ModelBundle checked(Path directory) {
+        return LOADER.load(directory);
     }
 
     static RedisKeyLayout layoutOf(ModelBundle bundle) {
