@@ -94,7 +94,7 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
     @Override
     public void scored(ScoredExchange exchange) {
         ModelInfo model = exchange.model().manifest().model();
-        record(new ExposureRecord(ExposureRecord.time(Instant.now()), exchange.requestId(), exchange.request().userId(),
+        record(ExposureRecord.served(ExposureRecord.time(Instant.now()), exchange.requestId(), exchange.request().userId(),
                 exchange.decision().configVersion(), model.name(), model.version(), exchange.decision().assignments(),
                 exchange.scored().results()));
     }

@@ -137,7 +137,7 @@ class ExposureLogTest {
         scores.put("follow", 0.1);
         scores.put("activation", 0.02);
         scores.put("pay", 0.003);
-        return new ExposureRecord("2026-11-25T10:00:00.123Z", requestId, "u42", "v1", "stem-net", "20261124T201228Z",
+        return ExposureRecord.served("2026-11-25T10:00:00.123Z", requestId, "u42", "v1", "stem-net", "20261124T201228Z",
                 List.of(new Assignment("model", 17, "treatment", "stem-net", "20261124T201228Z", null)),
                 List.of(new CandidateScores("a1", scores), new CandidateScores("a2", scores)));
     }
