@@ -72,7 +72,7 @@ public final class ScoringPipeline {
         }
         ExperimentDecision decision = experiments.decide(request.userId(), request.model(), force);
         labels.arms(decision.randomArmsByLayer());
-        ScoredExchange served;
+        ScoredExchange exchange;
         try (ModelLease lease = lease(decision); Admission.Slot slot = ticket.awaitSlot()) {
             LoadedModel model = lease.model();
             ModelInfo info = model.manifest().model();
@@ -80,13 +80,14 @@ public final class ScoringPipeline {
             ExperimentDecision served = decision.servedBy(info.name(), info.version());
             ScoredRequest scored = model.scorer().score(request, deadline, metrics.of(model));
             String requestId = request.requestId() != null ? request.requestId() : UUID.randomUUID().toString();
-            ScoredExchange exchange = new ScoredExchange(requestId, request, model, served, scored);
-            recorders.forEach(recorder -> recorder.scored(exchange));
-            served = exchange;
+            exchange = new ScoredExchange(requestId, request, model, served, scored);
+            for (ScoringRecorder recorder : recorders) {
+                recorder.scored(exchange);
+            }
         }
         // With the slot given back: a shadow is shed when serving traffic waits, this request not counted.
-        shadows.submit(served);
-        return served;
+        shadows.submit(exchange);
+        return exchange;
     }
 
     /** @throws ExperimentArmUnavailableException when the unit's arm names a model that does not serve */
