@@ -94,6 +94,11 @@ public final class Admission {
         return waitingForSlot.get() > 0 || slots.availablePermits() == 0;
     }
 
+    /** Requests waiting for a scoring slot now. */
+    public int waitingForSlot() {
+        return waitingForSlot.get();
+    }
+
     /** Requests admitted and not yet answered: reading their body, waiting for a slot, or scoring. */
     public int admitted() {
         return tickets.get();
