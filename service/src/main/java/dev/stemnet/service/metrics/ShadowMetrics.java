@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Timer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.springframework.stereotype.Component;
 
@@ -41,6 +43,7 @@ public class ShadowMetrics {
             0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5};
 
     private final MeterRegistry registry;
+    private final Set<String> declared = ConcurrentHashMap.newKeySet();
     private final ScoreHistogram differences = new ScoreHistogram("stem_shadow_score_difference",
             "Shadow score minus served score, per candidate and task", DIFFERENCE_BUCKETS, "shadow", "task");
 
@@ -49,13 +52,22 @@ public class ShadowMetrics {
         prometheusRegistry.register(differences);
     }
 
+    /** Every outcome's series from a shadow's first request on, at 0 until it happens, so rates are 0, not absent. */
     public void count(String shadow, String model, Outcome outcome) {
-        Counter.builder("stem.shadow.requests")
+        if (declared.add(shadow + "\u0000" + model)) {
+            for (Outcome each : Outcome.values()) {
+                counter(shadow, model, each);
+            }
+        }
+        counter(shadow, model, outcome).increment();
+    }
+
+    private Counter counter(String shadow, String model, Outcome outcome) {
+        return Counter.builder("stem.shadow.requests")
                 .description("Requests a shadow was to score, by outcome: scored, or shed (queue_full, overload) or"
                         + " failed (not_loaded, timeout, error)")
                 .tag("shadow", shadow).tag("model", model).tag("outcome", outcome.label())
-                .register(registry)
-                .increment();
+                .register(registry);
     }
 
     /** From the served scores to the shadow's, its wait in the shadow queue included. */
