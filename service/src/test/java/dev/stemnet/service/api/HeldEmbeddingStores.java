@@ -31,7 +31,10 @@ public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
     private final EmbeddingStoreFactory mappedFiles = EmbeddingStoreFactory.mappedFiles();
     private final AtomicReference<Hold> next = new AtomicReference<>();
 
-    /** The next fetch of any request waits in the store until {@link Hold#release()} (or {@code atMost}). */
+    /**
+     * The next fetch of any served request (not of a shadow) waits in the store until {@link Hold#release()} (or
+     * {@code atMost}).
+     */
     public Hold holdNextFetch(Duration atMost) {
         Hold hold = new Hold(atMost);
         next.set(hold);
@@ -44,7 +47,8 @@ public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
         return new EmbeddingStore() {
             @Override
             public void fetchRows(String table, long[] rowIds, float[] destination) {
-                Hold hold = next.getAndSet(null);
+                // Only a served request's fetch: a shadow scoring an earlier request must not take the hold.
+                Hold hold = Thread.currentThread().getName().startsWith("shadow-scoring") ? null : next.getAndSet(null);
                 if (hold != null) {
                     hold.block();
                 }
