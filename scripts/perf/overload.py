@@ -2,8 +2,10 @@
 """Offered load at 1x, 2x and 4x the service's saturation, with hey over loopback; the latency budget per level.
 
 Finds saturation first (closed-loop hey at a concurrency that keeps every scoring slot busy, 200s per second), then
-for each level offers that many times the saturation rate, open-loop as far as hey allows: many workers, each
-rate-limited (`hey -q`), so a slow answer does not lower the offered rate. Prints per level the status counts (and
+for each level offers that many times the saturation rate, open-loop as far as hey allows: workers rate-limited
+(`hey -q`), so a slow answer hardly lowers the offered rate. hey's workers all tick in step (each sends at 0, 1/q,
+2/q, ... seconds), so one process sends its workers' requests in bursts; the workers are spread over several hey
+processes started 1/(q x processes) apart, which turns one burst per tick into many small ones. Prints per level the status counts (and
 requests that got no HTTP answer at all) and the p50/p99 latency of accepted (200) and refused (any other status)
 requests, as the client saw them. Loopback only; every run is a fixed number of requests (`hey -n`), each bounded by a
 10 s client timeout.
@@ -21,14 +23,17 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# Each hey process sends one body; a few of them in parallel give the service a few different users and ad sets.
+# A few bodies, one per hey process in turn, give the service a few different users and ad sets.
 BODIES = 4
-# A worker waits for each answer before its next request: at most this many requests a second each, so that even an
-# answer at the deadline (500 ms) leaves it on schedule.
-PER_WORKER_RATE = 2.0
+# Requests a second per worker: a worker waits for each answer before its next tick, so an answer slower than 1/rate
+# skips a tick; refusals take milliseconds, and accepted requests mostly less than 100 ms.
+PER_WORKER_RATE = 10.0
+# hey processes per level, started 1/(PER_WORKER_RATE x PROCESSES) apart.
+PROCESSES = 8
 
 
 def main() -> int:
@@ -85,39 +90,43 @@ def write_bodies(bundle: Path, candidates: int, directory: Path, rng: random.Ran
     return paths
 
 
-def hey(url: str, body: Path, workers: int, requests_per_worker: int, rate_per_worker: float, seconds: int) -> list:
+def hey(url: str, body: Path, workers: int, requests_per_worker: int, rate_per_worker: float, seconds: int,
+        start_after: float = 0.0) -> list:
     """One row (seconds, status) per request; status 0 for a request that got no answer (hey leaves those out)."""
+    time.sleep(start_after)
     requests = workers * requests_per_worker
-    command = ["hey", "-n", str(requests), "-c", str(workers), "-m", "POST", "-T", "application/json",
-               "-D", str(body), "-o", "csv", "-t", "10"]
-    if rate_per_worker:
-        command += ["-q", f"{rate_per_worker:.3f}"]
-    else:
-        command = ["hey", "-z", f"{seconds}s"] + command[3:]
+    command = ["hey", "-c", str(workers), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv",
+               "-t", "10"]
+    command += ["-n", str(requests), "-q", f"{rate_per_worker:.3f}"] if rate_per_worker else ["-z", f"{seconds}s"]
     output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
     # One row per answered request: response-time (s), ..., status-code, offset (s since the start).
     rows = [(float(row["response-time"]), int(row["status-code"])) for row in csv.DictReader(io.StringIO(output))]
     return rows + [(math.nan, 0)] * (max(0, requests - len(rows)) if rate_per_worker else 0)
 
 
-def run_parallel(url: str, bodies: list, workers: int, rate_per_worker: float, seconds: int) -> list:
-    share = max(1, workers // len(bodies))
-    per_worker = max(1, round(rate_per_worker * seconds))
-    with ThreadPoolExecutor(len(bodies)) as pool:
-        parts = pool.map(lambda body: hey(url, body, share, per_worker, rate_per_worker, seconds), bodies)
-    return [row for part in parts for row in part]
-
-
 def measure_saturation(url: str, bodies: list, concurrency: int, seconds: int) -> float:
     """Closed loop: each client sends its next request as soon as the last is answered."""
-    run_parallel(url, bodies, concurrency, 0, max(5, seconds // 2))  # warm the JIT and the caches first
-    rows = run_parallel(url, bodies, concurrency, 0, seconds)
-    return sum(1 for _, status in rows if status == 200) / seconds
+    def closed_loop(duration):
+        share = max(1, concurrency // len(bodies))
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            parts = pool.map(lambda body: hey(url, body, share, 0, 0, duration), bodies)
+        return [row for part in parts for row in part]
+
+    closed_loop(max(5, seconds // 2))  # warm the JIT and the caches first
+    return sum(1 for _, status in closed_loop(seconds) if status == 200) / seconds
 
 
 def offer(url: str, bodies: list, rate: float, seconds: int) -> list:
-    workers = len(bodies) * max(1, math.ceil(rate / PER_WORKER_RATE / len(bodies)))
-    return run_parallel(url, bodies, workers, rate / workers, seconds)
+    """`rate` requests a second for `seconds`, from PROCESSES staggered hey processes."""
+    workers = max(PROCESSES, math.ceil(rate / PER_WORKER_RATE))
+    per_process = math.ceil(workers / PROCESSES)
+    per_worker_rate = rate / (per_process * PROCESSES)
+    per_worker = max(1, round(per_worker_rate * seconds))
+    stagger = 1 / (per_worker_rate * PROCESSES)
+    with ThreadPoolExecutor(PROCESSES) as pool:
+        parts = pool.map(lambda p: hey(url, bodies[p % len(bodies)], per_process, per_worker, per_worker_rate, seconds,
+                                       p * stagger), range(PROCESSES))
+    return [row for part in parts for row in part]
 
 
 def percentile(values: list, q: float) -> str:

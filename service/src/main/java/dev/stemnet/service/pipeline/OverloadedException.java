@@ -29,4 +29,10 @@ public class OverloadedException extends RuntimeException {
     public Reason reason() {
         return reason;
     }
+
+    /** A refusal is the normal answer under overload, thousands a second: no stack trace to capture. */
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return this;
+    }
 }
