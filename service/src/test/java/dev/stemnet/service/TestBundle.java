@@ -110,6 +110,19 @@ public final class TestBundle {
         }
     }
 
+    /** A copy served under another model name, e.g. a second arm or a shadow. */
+    public static Path copyAsModel(Path target, String modelName) {
+        copyTo(target);
+        try {
+            Path manifest = target.resolve("manifest.json");
+            Files.writeString(manifest, Files.readString(manifest)
+                    .replaceFirst("\"name\": \"stem-net\"", "\"name\": \"" + modelName + "\""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return target;
+    }
+
     /** A private copy to corrupt. */
     public static Path copyTo(Path target) {
         return copy(directory(), target);

@@ -2,6 +2,7 @@ package dev.stemnet.service.api;
 
 import dev.stemnet.service.experiment.ExperimentArmUnavailableException;
 import dev.stemnet.service.experiment.ForcedAssignmentForbiddenException;
+import dev.stemnet.service.metrics.LogThrottle;
 import dev.stemnet.service.metrics.RequestTags;
 import dev.stemnet.service.model.ModelNotReadyException;
 import dev.stemnet.service.model.UnknownModelException;

@@ -3,6 +3,7 @@ package dev.stemnet.service.config;
 import dev.stemnet.service.config.EmbeddingStoreProperties.StoreKind;
 import dev.stemnet.service.embedding.CachingEmbeddingStore;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
+import dev.stemnet.service.embedding.EmbeddingStoreStatus;
 import dev.stemnet.service.embedding.redis.RedisConnection;
 import dev.stemnet.service.embedding.redis.RedisEmbeddingStore;
 import dev.stemnet.service.embedding.redis.RedisKeyLayout;
@@ -18,17 +19,30 @@ import org.springframework.context.annotation.Configuration;
  * Chooses the embedding store ({@code stem.embedding.store}) and, for Redis, puts the per-table caches in front of
  * it, where a hit saves a network round trip. The mapped files get no row cache: their pages are in memory already,
  * and reading rows there takes a third to half the time a cache takes to look them up (docs/performance.md).
- * The Redis connection is a bean of its own so that Spring closes it on shutdown, after the models.
+ * The Redis connection is a bean of its own so that Spring closes it on shutdown, after the models. A Redis
+ * that does not answer at start does not stop the service: it connects in the background and the models load
+ * once it answers (the model repository tries again), while readiness says what it waits for.
  */
 @Configuration(proxyBeanMethods = false)
 class EmbeddingStoreConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddingStoreConfiguration.class);
+    private static final String MAPPED_FILES = "the bundles' memory-mapped table files";
 
     @Bean(destroyMethod = "close")
     @ConditionalOnProperty(name = "stem.embedding.store", havingValue = "redis")
     RedisConnection redisConnection(EmbeddingStoreProperties properties) {
-        return RedisConnection.open(properties.redis().settings());
+        return RedisConnection.openRetrying(properties.redis().settings());
+    }
+
+    @Bean
+    EmbeddingStoreStatus.Source embeddingStoreStatus(EmbeddingStoreProperties embedding,
+            ObjectProvider<RedisConnection> redis) {
+        if (embedding.store() == StoreKind.REDIS) {
+            return redis.getObject()::status;
+        }
+        EmbeddingStoreStatus mapped = EmbeddingStoreStatus.available(MAPPED_FILES);
+        return () -> mapped;
     }
 
     @Bean

@@ -4,9 +4,11 @@ import dev.stemnet.service.api.ServingWarmup;
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.experiment.Experiments;
+import dev.stemnet.service.experiment.ExposureLog;
 import dev.stemnet.service.inference.DeviceSelector;
 import dev.stemnet.service.inference.GpuProbe;
 import dev.stemnet.service.metrics.ScoringMetrics;
+import dev.stemnet.service.metrics.ShadowMetrics;
 import dev.stemnet.service.model.ModelEvents;
 import dev.stemnet.service.model.ModelLoader;
 import dev.stemnet.service.model.ModelRegistry;
@@ -16,8 +18,11 @@ import dev.stemnet.service.model.RepositoryWatcher;
 import dev.stemnet.service.pipeline.Admission;
 import dev.stemnet.service.pipeline.ScoringPipeline;
 import dev.stemnet.service.pipeline.ScoringRecorder;
+import dev.stemnet.service.pipeline.ShadowProperties;
+import dev.stemnet.service.pipeline.ShadowScoring;
 import jakarta.validation.Validator;
 import java.util.List;
+import java.util.Optional;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -70,8 +75,15 @@ class ModelConfiguration {
     /** Recorders: the model meters, the experiment meters and, when configured, the exposure log. */
     @Bean
     ScoringPipeline scoringPipeline(Admission admission, Experiments experiments, ModelRegistry registry,
-            ScoringMetrics metrics, List<ScoringRecorder> recorders, StemProperties properties) {
-        return new ScoringPipeline(admission, experiments, registry, metrics, recorders,
+            ScoringMetrics metrics, List<ScoringRecorder> recorders, ShadowScoring shadowScoring,
+            StemProperties properties) {
+        return new ScoringPipeline(admission, experiments, registry, metrics, recorders, shadowScoring,
                 properties.scoring().maxCandidates());
+    }
+
+    @Bean
+    ShadowScoring shadowScoring(ShadowProperties properties, ModelRegistry registry, Admission admission,
+            ShadowMetrics metrics, Optional<ExposureLog> exposureLog) {
+        return new ShadowScoring(properties, registry, admission, metrics, exposureLog);
     }
 }

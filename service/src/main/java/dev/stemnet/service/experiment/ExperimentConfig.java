@@ -13,10 +13,11 @@ import java.util.Optional;
  * @param version  the {@code version:} key, or {@code sha256:<first 12 hex>} of the file when it has none
  * @param hashSeed the MurmurHash3 seed
  */
-public record ExperimentConfig(String version, int hashSeed, List<Layer> layers) {
+public record ExperimentConfig(String version, int hashSeed, List<Layer> layers, List<Shadow> shadows) {
 
     public ExperimentConfig {
         layers = List.copyOf(layers);
+        shadows = List.copyOf(shadows);
     }
 
     /** The layer whose arms choose the model, if any. */
@@ -30,8 +31,17 @@ public record ExperimentConfig(String version, int hashSeed, List<Layer> layers)
 
     /** {@code unsigned(murmur3_x86_32(utf8(salt + ":" + unitId), seed)) mod buckets}. */
     public int bucket(Layer layer, String unitId) {
-        byte[] key = (layer.salt() + ":" + unitId).getBytes(StandardCharsets.UTF_8);
-        return (int) (Integer.toUnsignedLong(Murmur3.hash32(key, hashSeed)) % layer.buckets());
+        return bucket(layer.salt(), layer.buckets(), unitId);
+    }
+
+    /** Whether the unit falls in the shadow's share of buckets, under the shadow's own salt. */
+    public boolean shadows(Shadow shadow, String unitId) {
+        return shadow.shadowedBuckets().get(bucket(shadow.salt(), shadow.buckets(), unitId));
+    }
+
+    private int bucket(String salt, int buckets, String unitId) {
+        byte[] key = (salt + ":" + unitId).getBytes(StandardCharsets.UTF_8);
+        return (int) (Integer.toUnsignedLong(Murmur3.hash32(key, hashSeed)) % buckets);
     }
 
     /**
@@ -58,6 +68,21 @@ public record ExperimentConfig(String version, int hashSeed, List<Layer> layers)
 
         public Optional<Arm> arm(String name) {
             return arms.stream().filter(arm -> arm.name().equals(name)).findFirst();
+        }
+    }
+
+    /**
+     * A candidate model scored on the side for a share of units: the serving model answers, the shadow's scores only
+     * reach the exposure log and the metrics.
+     *
+     * @param shadowedBuckets the buckets whose units are shadowed
+     * @param layer           with {@code arm}: only units in that arm of that layer; {@code null} for every unit
+     */
+    public record Shadow(String name, String model, String salt, int buckets, @JsonIgnore List<Boolean> shadowedBuckets,
+            String layer, String arm) {
+
+        public Shadow {
+            shadowedBuckets = List.copyOf(shadowedBuckets);
         }
     }
 }

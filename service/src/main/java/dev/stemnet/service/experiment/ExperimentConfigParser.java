@@ -2,6 +2,7 @@ package dev.stemnet.service.experiment;
 
 import dev.stemnet.service.experiment.ExperimentConfig.Arm;
 import dev.stemnet.service.experiment.ExperimentConfig.Layer;
+import dev.stemnet.service.experiment.ExperimentConfig.Shadow;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -24,15 +25,17 @@ import org.yaml.snakeyaml.error.YAMLException;
  * layer, arm and key named: unknown keys (a typo must not fall back to a default), overlapping ranges, buckets
  * no arm covers (unless the layer names a {@code default} arm), percentages that do not add up or do not fall
  * on whole buckets, shared salts (two layers with one salt would split units identically), and more than one
- * layer choosing models (a request is scored by exactly one model). Whether the models serve is checked by
- * {@link Experiments}, which knows the registry.
+ * layer choosing models (a request is scored by exactly one model). Shadows are checked alike: their own salt, their
+ * share of buckets, the layer and arm they are limited to. Whether the models serve is checked by {@link Experiments}.
  */
 final class ExperimentConfigParser {
 
     static final int MAX_BUCKETS = 1_000_000;
-    private static final Set<String> TOP_KEYS = Set.of("version", "hash-seed", "layers");
+    private static final Set<String> TOP_KEYS = Set.of("version", "hash-seed", "layers", "shadows");
     private static final Set<String> LAYER_KEYS = Set.of("name", "salt", "buckets", "arms", "default");
     private static final Set<String> ARM_KEYS = Set.of("name", "model", "version", "ranges", "percent");
+    private static final Set<String> SHADOW_KEYS = Set.of("name", "model", "salt", "buckets", "ranges", "percent",
+            "layer", "arm");
     private static final BigDecimal HUNDRED = BigDecimal.valueOf(100);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
 
@@ -49,9 +52,10 @@ final class ExperimentConfigParser {
         checkKeys(top, TOP_KEYS, "");
         String version = top.containsKey("version") ? text(top.get("version"), "version") : contentVersion(yaml);
         int seed = top.containsKey("hash-seed") ? seed(top.get("hash-seed")) : 0;
-        List<Object> layerNodes = list(top.get("layers"), "layers");
-        if (layerNodes.isEmpty()) {
-            throw new InvalidExperimentConfigException("layers", "at least one layer is required");
+        List<Object> layerNodes = top.containsKey("layers") ? list(top.get("layers"), "layers") : List.of();
+        List<Object> shadowNodes = top.containsKey("shadows") ? list(top.get("shadows"), "shadows") : List.of();
+        if (layerNodes.isEmpty() && shadowNodes.isEmpty()) {
+            throw new InvalidExperimentConfigException("layers", "at least one layer or shadow is required");
         }
         List<Layer> layers = new ArrayList<>();
         Set<String> salts = new HashSet<>();
@@ -61,17 +65,74 @@ final class ExperimentConfigParser {
             if (layers.stream().anyMatch(other -> other.name().equals(layer.name()))) {
                 throw new InvalidExperimentConfigException(where + ".name", "two layers are named '" + layer.name() + "'");
             }
-            if (!salts.add(layer.salt())) {
-                throw new InvalidExperimentConfigException(where + ".salt",
-                        "salt '" + layer.salt() + "' is used by another layer; layers need their own salt to split independently");
-            }
+            checkOwnSalt(salts, layer.salt(), where);
             if (layer.choosesModel() && layers.stream().anyMatch(Layer::choosesModel)) {
                 throw new InvalidExperimentConfigException(where,
                         "only one layer may map arms to models (a request is scored by exactly one model)");
             }
             layers.add(layer);
         }
-        return new ExperimentConfig(version, seed, layers);
+        List<Shadow> shadows = new ArrayList<>();
+        for (int i = 0; i < shadowNodes.size(); i++) {
+            Shadow shadow = shadow(map(shadowNodes.get(i), "shadows[" + i + "]"), i, layers);
+            String where = "shadows[" + shadow.name() + "]";
+            if (shadows.stream().anyMatch(other -> other.name().equals(shadow.name()))) {
+                throw new InvalidExperimentConfigException(where + ".name", "two shadows are named '" + shadow.name() + "'");
+            }
+            checkOwnSalt(salts, shadow.salt(), where);
+            shadows.add(shadow);
+        }
+        return new ExperimentConfig(version, seed, layers, shadows);
+    }
+
+    /** Two splits with one salt would put the same units in the same buckets: no longer independent. */
+    private static void checkOwnSalt(Set<String> salts, String salt, String where) {
+        if (!salts.add(salt)) {
+            throw new InvalidExperimentConfigException(where + ".salt", "salt '" + salt + "' is used by another layer"
+                    + " or shadow; each needs its own salt to split independently");
+        }
+    }
+
+    private static Shadow shadow(Map<String, Object> node, int index, List<Layer> layers) {
+        String name = name(node.get("name"), "shadows[" + index + "].name");
+        String where = "shadows[" + name + "]";
+        checkKeys(node, SHADOW_KEYS, where);
+        String model = text(node.get("model"), where + ".model");
+        String salt = text(node.get("salt"), where + ".salt");
+        int buckets = integer(node.get("buckets"), where + ".buckets");
+        if (buckets < 1 || buckets > MAX_BUCKETS) {
+            throw new InvalidExperimentConfigException(where + ".buckets", "must be between 1 and " + MAX_BUCKETS);
+        }
+        // The shadowed buckets, claimed as an arm's would be.
+        Arm shadowed = new Arm(name, model, null);
+        Arm[] owners = new Arm[buckets];
+        boolean hasRanges = node.containsKey("ranges");
+        if (hasRanges == node.containsKey("percent")) {
+            throw new InvalidExperimentConfigException(where, "give exactly one of 'ranges' and 'percent'");
+        }
+        if (hasRanges) {
+            for (Object range : rangeNodes(node.get("ranges"), where + ".ranges")) {
+                claim(owners, range, shadowed, where + ".ranges");
+            }
+        } else {
+            Arrays.fill(owners, 0, percentBuckets(node.get("percent"), buckets, where + ".percent"), shadowed);
+        }
+        String layer = node.containsKey("layer") ? text(node.get("layer"), where + ".layer") : null;
+        String arm = node.containsKey("arm") ? text(node.get("arm"), where + ".arm") : null;
+        if ((layer == null) != (arm == null)) {
+            throw new InvalidExperimentConfigException(where, "'layer' and 'arm' go together: the units of one arm");
+        }
+        if (layer != null) {
+            Layer limitedTo = layers.stream().filter(l -> l.name().equals(layer)).findFirst()
+                    .orElseThrow(() -> new InvalidExperimentConfigException(where + ".layer",
+                            "no layer is named '" + layer + "'"));
+            if (limitedTo.arm(arm).isEmpty()) {
+                throw new InvalidExperimentConfigException(where + ".arm",
+                        "layer '" + layer + "' has no arm '" + arm + "'");
+            }
+        }
+        return new Shadow(name, model, salt, buckets, Arrays.stream(owners).map(owner -> owner != null).toList(),
+                layer, arm);
     }
 
     private static Layer layer(Map<String, Object> node, int index) {

@@ -20,7 +20,7 @@ class ExperimentConfiguration {
     ExposureLog exposureLog(ExperimentProperties properties, MeterRegistry registry) {
         ExperimentProperties.ExposureLogSettings settings = properties.exposureLog();
         ExposureLog exposureLog = new ExposureLog(settings.dir(), settings.maxFileSize().toBytes(), settings.maxFiles(),
-                settings.queueCapacity(), registry);
+                settings.queueCapacity(), settings.flushInterval(), System::nanoTime, registry);
         exposureLog.start();
         return exposureLog;
     }

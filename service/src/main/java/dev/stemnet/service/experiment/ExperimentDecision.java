@@ -11,11 +11,17 @@ import java.util.Map;
  * @param model         the model to lease; {@code null} for the default model
  * @param armChoseModel whether {@code model} comes from the model layer (then a model that does not serve is a
  *                      503, not the client's 404)
+ * @param shadows       the shadow models this request is also scored by, off the request path
  */
-public record ExperimentDecision(String configVersion, List<Assignment> assignments, String model, boolean armChoseModel) {
+public record ExperimentDecision(String configVersion, List<Assignment> assignments, String model, boolean armChoseModel,
+        List<ExperimentConfig.Shadow> shadows) {
+
+    public ExperimentDecision {
+        shadows = List.copyOf(shadows);
+    }
 
     static ExperimentDecision none(String requestedModel) {
-        return new ExperimentDecision(null, List.of(), requestedModel, false);
+        return new ExperimentDecision(null, List.of(), requestedModel, false, List.of());
     }
 
     /**
@@ -38,7 +44,7 @@ public record ExperimentDecision(String configVersion, List<Assignment> assignme
             }
             return assignment.withVersion(servedVersion);
         }).toList();
-        return new ExperimentDecision(configVersion, served, model, true);
+        return new ExperimentDecision(configVersion, served, model, true, shadows);
     }
 
     /** {@code null} without an active configuration, so that the response carries no {@code experiment}. */

@@ -4,7 +4,9 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -29,10 +31,12 @@ public record ExperimentProperties(
      * @param maxFileSize   a new file starts before one would grow past this
      * @param maxFiles      files kept, the oldest deleted first
      * @param queueCapacity records waiting for the writer; past that they are dropped and counted
+     * @param flushInterval records are handed to the OS at least this often, so a crash loses at most about this much
      */
     public record ExposureLogSettings(
             Path dir,
             @NotNull DataSize maxFileSize,
             @Min(1) int maxFiles,
-            @Min(1) int queueCapacity) {}
+            @Min(1) int queueCapacity,
+            @NotNull @DurationMin(millis = 1) Duration flushInterval) {}
 }

@@ -2,6 +2,7 @@ package dev.stemnet.service.experiment;
 
 import dev.stemnet.service.experiment.ExperimentConfig.Arm;
 import dev.stemnet.service.experiment.ExperimentConfig.Layer;
+import dev.stemnet.service.experiment.ExperimentConfig.Shadow;
 import dev.stemnet.service.scoring.ClientValues;
 import dev.stemnet.service.scoring.InvalidRequestException;
 import java.io.IOException;
@@ -150,7 +151,17 @@ public final class Experiments {
             assignments.add(new Assignment(layer.name(), bucket, arm.name(), arm.model(), arm.version(),
                     forcedArm != null ? Boolean.TRUE : null));
         }
-        return new ExperimentDecision(config.version(), assignments, model, armChoseModel);
+        // A QA caller's request is no sample of real traffic: nothing to compare a shadow on.
+        List<Shadow> shadows = forced.isEmpty() ? shadowsOf(config, unitId, assignments) : List.of();
+        return new ExperimentDecision(config.version(), assignments, model, armChoseModel, shadows);
+    }
+
+    private static List<Shadow> shadowsOf(ExperimentConfig config, String unitId, List<Assignment> assignments) {
+        return config.shadows().stream()
+                .filter(shadow -> shadow.layer() == null || assignments.stream().anyMatch(assignment ->
+                        assignment.layer().equals(shadow.layer()) && assignment.arm().equals(shadow.arm())))
+                .filter(shadow -> config.shadows(shadow, unitId))
+                .toList();
     }
 
     private static void checkForced(ExperimentConfig config, Map<String, String> forced, String requestedModel) {
@@ -178,10 +189,18 @@ public final class Experiments {
         return ExperimentConfigParser.parse(yaml);
     }
 
+    /** Arms' models and shadows' models alike; at start only the arms' (readiness waits for them, not for shadows). */
     private void checkModelsServe(ExperimentConfig config) {
         config.modelLayer().ifPresent(layer -> layer.arms().forEach(arm -> unserved(layer, arm).ifPresent(problem -> {
             throw new InvalidExperimentConfigException("layers[" + layer.name() + "].arms[" + arm.name() + "]", problem);
         })));
+        Map<String, String> serving = servingVersions.byModel();
+        for (Shadow shadow : config.shadows()) {
+            if (!serving.containsKey(shadow.model())) {
+                throw new InvalidExperimentConfigException("shadows[" + shadow.name() + "].model", "model '"
+                        + shadow.model() + "' is not serving; serving: " + List.copyOf(serving.keySet()));
+            }
+        }
     }
 
     private Optional<String> unserved(Layer layer, Arm arm) {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -35,9 +36,14 @@ import tools.jackson.databind.json.JsonMapper;
  * Writes exposure records as JSON lines, off the request thread: requests put records in a bounded queue and one
  * writer thread serializes and appends them. A full queue never blocks or fails a request; the record is
  * counted in {@code stem_exposures_dropped_total{reason="queue_full"}}, so an analysis knows the log is
- * incomplete. Files are {@code exposures-<8-digit sequence>.jsonl}, never renamed, so a reader may follow one
- * while it grows; a new file starts when the next record would pass {@code maxFileSize} (a record never spans
- * two files), and only the newest {@code maxFiles} are kept. A restart continues after the highest sequence.
+ * incomplete. The writer buffers what it writes and hands it to the operating system when it is idle and, under
+ * steady traffic that never leaves it idle, once {@code flushInterval} has passed since it last did: a crash of
+ * the process ({@code kill -9}, an OOM kill) loses at most the records of about the last interval, and those are
+ * counted nowhere. (A crash of the machine can lose what the OS had not yet written to disk; no fsync is made.)
+ *
+ * <p>Files are {@code exposures-<8-digit sequence>.jsonl}, never renamed, so a reader may follow one while it
+ * grows; a new file starts when the next record would pass {@code maxFileSize} (a record never spans two files),
+ * and only the newest {@code maxFiles} are kept. A restart continues after the highest sequence.
  *
  * <p>Why not Logback's AsyncAppender: with {@code neverBlock} it discards events when full without counting
  * them anywhere a dashboard can see, and below its discarding threshold it drops events silently by level.
@@ -47,12 +53,16 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ExposureLog.class);
     private static final Pattern FILE_NAME = Pattern.compile("exposures-(\\d{8})\\.jsonl");
-    private static final Duration POLL = Duration.ofMillis(100);
+    /** Nothing queued for this long: the writer is idle and flushes. */
+    private static final Duration IDLE = Duration.ofMillis(100);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     private final Path directory;
     private final long maxFileSize;
     private final int maxFiles;
+    private final long flushIntervalNanos;
+    private final Duration poll;
+    private final LongSupplier nanoClock;
     private final BlockingQueue<ExposureRecord> queue;
     // Scores as the API writes them: the shortest decimal that reads back to the model's float (JsonConfiguration).
     private final JsonMapper json = JsonMapper.builder().enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
@@ -67,12 +77,23 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
     private int sequence;
     private OutputStream out;
     private long fileSize;
+    private long lastFlushNanos;
 
-    /** Call {@link #start()} to begin writing; records offered before that wait in the queue. */
-    public ExposureLog(Path directory, long maxFileSize, int maxFiles, int queueCapacity, MeterRegistry registry) {
+    /**
+     * Call {@link #start()} to begin writing; records offered before that wait in the queue.
+     *
+     * @param flushInterval how long written records may stay in the writer's buffer while records keep coming
+     * @param nanoClock     {@link System#nanoTime} in the service; a clock the test moves by hand in tests
+     */
+    public ExposureLog(Path directory, long maxFileSize, int maxFiles, int queueCapacity, Duration flushInterval,
+            LongSupplier nanoClock, MeterRegistry registry) {
         this.directory = directory.toAbsolutePath().normalize();
         this.maxFileSize = maxFileSize;
         this.maxFiles = maxFiles;
+        this.flushIntervalNanos = flushInterval.toNanos();
+        // An interval shorter than the idle time is kept while idle too.
+        this.poll = flushInterval.compareTo(IDLE) < 0 ? flushInterval : IDLE;
+        this.nanoClock = nanoClock;
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
         this.written = Counter.builder("stem.exposures.written")
                 .description("Exposure records written to the exposure log").register(registry);
@@ -94,7 +115,7 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
     @Override
     public void scored(ScoredExchange exchange) {
         ModelInfo model = exchange.model().manifest().model();
-        record(new ExposureRecord(ExposureRecord.time(Instant.now()), exchange.requestId(), exchange.request().userId(),
+        record(ExposureRecord.served(ExposureRecord.time(Instant.now()), exchange.requestId(), exchange.request().userId(),
                 exchange.decision().configVersion(), model.name(), model.version(), exchange.decision().assignments(),
                 exchange.scored().results()));
     }
@@ -159,16 +180,19 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
     }
 
     private void writeUntilClosed() {
+        lastFlushNanos = nanoClock.getAsLong();
         try {
             while (true) {
-                ExposureRecord record = queue.poll(POLL.toMillis(), TimeUnit.MILLISECONDS);
+                ExposureRecord record = queue.poll(poll.toNanos(), TimeUnit.NANOSECONDS);
                 if (record != null) {
                     write(record);
-                    continue;
                 }
-                // Idle: hand what was written to the OS, so readers see it without waiting for a full buffer.
-                flush();
-                if (closing && queue.isEmpty()) {
+                // Idle: readers see the records without waiting for a full buffer. Busy: the interval bounds what a
+                // crash can lose, as the queue may never run empty under load.
+                if (record == null || nanoClock.getAsLong() - lastFlushNanos >= flushIntervalNanos) {
+                    flush();
+                }
+                if (record == null && closing && queue.isEmpty()) {
                     break;
                 }
             }
@@ -212,6 +236,7 @@ public final class ExposureLog implements ScoringRecorder, AutoCloseable {
     }
 
     private void flush() {
+        lastFlushNanos = nanoClock.getAsLong();
         if (out != null) {
             try {
                 out.flush();

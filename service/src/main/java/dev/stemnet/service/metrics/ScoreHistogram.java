@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntToDoubleFunction;
 import java.util.function.Predicate;
 
 /**
@@ -94,15 +95,24 @@ public final class ScoreHistogram implements Collector {
             Arrays.setAll(counts, i -> new LongAdder());
         }
 
-        /** Counts {@code task}'s score of every result. */
+        /** Counts {@code task}'s score of every result; negative scores are left out, as Micrometer leaves them. */
         public void record(List<CandidateScores> results, String task) {
+            add(results.size(), i -> results.get(i).scores().get(task), 0);
+        }
+
+        /** Counts every value but NaN, negative ones included (differences of scores, say). */
+        public void record(double[] values) {
+            add(values.length, i -> values[i], Double.NEGATIVE_INFINITY);
+        }
+
+        private void add(int count, IntToDoubleFunction valueAt, double lowest) {
             long[] requestCounts = new long[counts.length];
             double requestSum = 0;
-            for (CandidateScores result : results) {
-                double score = result.scores().get(task);
-                if (score >= 0) {
-                    requestCounts[bucketOf(score)]++;
-                    requestSum += score;
+            for (int i = 0; i < count; i++) {
+                double value = valueAt.applyAsDouble(i);
+                if (value >= lowest) {
+                    requestCounts[bucketOf(value)]++;
+                    requestSum += value;
                 }
             }
             for (int i = 0; i < requestCounts.length; i++) {

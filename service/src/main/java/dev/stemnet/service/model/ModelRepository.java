@@ -1,18 +1,20 @@
 package dev.stemnet.service.model;
 
+import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -21,18 +23,24 @@ import org.slf4j.LoggerFactory;
 /**
  * A directory of bundles, one per subdirectory. A scan loads every subdirectory whose files changed since it
  * was last tried (new versions beside the old ones), publishes each model that passes its checks and warm-up
- * and unloads the models whose directory is gone. A rejected bundle changes nothing that serves. Scans run
- * one at a time on a single thread, whoever asks: startup, the admin endpoint or the directory watcher.
+ * and unloads the models whose directory is gone. A rejected bundle changes nothing that serves. A bundle
+ * whose embedding store cannot serve it yet (Redis not answering, its rows not loaded) is not rejected: it is
+ * tried again by itself, with back-off, until it loads. Scans run one at a time on a single thread, whoever
+ * asks: startup, the admin endpoint, the directory watcher or such a retry.
  */
 public final class ModelRepository implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ModelRepository.class);
 
+    /** Waiting for the embedding store: the first retry after this, each next one twice as late, up to the cap. */
+    private static final Duration FIRST_STORE_RETRY = Duration.ofSeconds(1);
+    private static final Duration MAX_STORE_RETRY = Duration.ofSeconds(30);
+
     private final Path root;
     private final ModelLoader loader;
     private final ModelRegistry registry;
     private final ModelEvents events;
-    private final ExecutorService scans = Executors.newSingleThreadExecutor(runnable -> {
+    private final ScheduledExecutorService scans = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "model-repository");
         thread.setDaemon(true);
         return thread;
@@ -40,6 +48,9 @@ public final class ModelRepository implements AutoCloseable {
     /** By directory; read and written on the scan thread only. */
     private final Map<Path, String> fingerprints = new HashMap<>();
     private final Map<String, LoadAttempt> lastAttempts = new ConcurrentHashMap<>();
+    /** Read and written on the scan thread only. */
+    private int storeRetries;
+    private boolean storeRetryScheduled;
 
     public ModelRepository(Path root, ModelLoader loader, ModelRegistry registry, ModelEvents events) {
         if (!Files.isDirectory(root)) {
@@ -91,7 +102,28 @@ public final class ModelRepository implements AutoCloseable {
         }
         fingerprints.keySet().retainAll(directories);
         lastAttempts.keySet().retainAll(directories.stream().map(d -> d.getFileName().toString()).toList());
+        retryWhileWaitingForStore(attempts);
         return new ReloadReport(attempts, unchanged, unloadModelsWithoutDirectory(directories));
+    }
+
+    private void retryWhileWaitingForStore(List<LoadAttempt> attempts) {
+        if (attempts.stream().noneMatch(attempt -> attempt.outcome() == LoadAttempt.Outcome.WAITING_FOR_STORE)) {
+            storeRetries = 0;
+            return;
+        }
+        if (storeRetryScheduled) {
+            return;
+        }
+        Duration delay = FIRST_STORE_RETRY.multipliedBy(1L << Math.min(storeRetries, 5));
+        if (delay.compareTo(MAX_STORE_RETRY) > 0) {
+            delay = MAX_STORE_RETRY;
+        }
+        storeRetries++;
+        storeRetryScheduled = true;
+        scans.schedule(() -> {
+            storeRetryScheduled = false;
+            return scan();
+        }, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private LoadAttempt load(Path directory) {
@@ -101,6 +133,12 @@ public final class ModelRepository implements AutoCloseable {
             LoadedModel model = loader.load(directory);
             registry.publish(name, model);
             attempt = LoadAttempt.loaded(name, model);
+        } catch (EmbeddingStoreUnavailableException e) {
+            // Forgotten, so that the next scan loads it again although its files did not change.
+            fingerprints.remove(directory);
+            log.warn("Cannot load the bundle in {} until the embedding store serves it, trying again by itself: {}",
+                    directory, e.getMessage());
+            attempt = LoadAttempt.waitingForStore(name, e);
         } catch (RuntimeException e) {
             log.error("Rejected the bundle in {}, nothing that serves changed: {}", directory, e.getMessage());
             events.rejected(name, e);

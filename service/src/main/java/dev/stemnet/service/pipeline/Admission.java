@@ -29,6 +29,7 @@ public final class Admission {
     private final int maxQueued;
     private final Semaphore slots;
     private final AtomicInteger tickets = new AtomicInteger();
+    private final AtomicInteger waitingForSlot = new AtomicInteger();
     private final AtomicLong meanSlotNanos = new AtomicLong();
     private final AtomicLong meanBeforeSlotNanos = new AtomicLong();
 
@@ -85,6 +86,19 @@ public final class Admission {
         return maxConcurrent - slots.availablePermits();
     }
 
+    /**
+     * Whether serving traffic is at capacity: every slot taken, or a request waiting for one. Work that can be dropped
+     * (shadows) is, then.
+     */
+    public boolean servingWaits() {
+        return waitingForSlot.get() > 0 || slots.availablePermits() == 0;
+    }
+
+    /** Requests waiting for a scoring slot now. */
+    public int waitingForSlot() {
+        return waitingForSlot.get();
+    }
+
     /** Requests admitted and not yet answered: reading their body, waiting for a slot, or scoring. */
     public int admitted() {
         return tickets.get();
@@ -118,6 +132,7 @@ public final class Admission {
                 throw new IllegalStateException("this request holds a slot already");
             }
             addSample(meanBeforeSlotNanos, deadline.elapsedNanos());
+            waitingForSlot.incrementAndGet();
             try {
                 if (!slots.tryAcquire(Math.max(0, deadline.remainingNanos()), TimeUnit.NANOSECONDS)) {
                     throw new DeadlineExceededException(deadline.budget(), "a scoring slot was free");
@@ -125,6 +140,8 @@ public final class Admission {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for a scoring slot", e);
+            } finally {
+                waitingForSlot.decrementAndGet();
             }
             slot = new Slot();
             return slot;

@@ -23,7 +23,8 @@ import java.util.UUID;
  * <li>{@link #admit admit} on arrival, before the body is read: refused at once when it could not be scored within
  * its deadline;</li>
  * <li>{@link #score score} once the body is parsed: check its size, decide its experiment arms, lease the model the
- * arm (or the request) names, wait for a scoring slot, score, tell the {@link ScoringRecorder recorders}.</li>
+ * arm (or the request) names, wait for a scoring slot, score, tell the {@link ScoringRecorder recorders}, queue the
+ * request for its shadow models ({@link ShadowScoring}, off the request path).</li>
  * </ol>
  * The request keeps the model version it leased to the end, even when a newer version is swapped in meanwhile.
  */
@@ -34,15 +35,17 @@ public final class ScoringPipeline {
     private final ModelRegistry registry;
     private final ScoringMetrics metrics;
     private final List<ScoringRecorder> recorders;
+    private final ShadowScoring shadows;
     private final int maxCandidates;
 
     public ScoringPipeline(Admission admission, Experiments experiments, ModelRegistry registry, ScoringMetrics metrics,
-            List<ScoringRecorder> recorders, int maxCandidates) {
+            List<ScoringRecorder> recorders, ShadowScoring shadows, int maxCandidates) {
         this.admission = admission;
         this.experiments = experiments;
         this.registry = registry;
         this.metrics = metrics;
         this.recorders = List.copyOf(recorders);
+        this.shadows = shadows;
         this.maxCandidates = maxCandidates;
     }
 
@@ -69,6 +72,7 @@ public final class ScoringPipeline {
         }
         ExperimentDecision decision = experiments.decide(request.userId(), request.model(), force);
         labels.arms(decision.randomArmsByLayer());
+        ScoredExchange exchange;
         try (ModelLease lease = lease(decision); Admission.Slot slot = ticket.awaitSlot()) {
             LoadedModel model = lease.model();
             ModelInfo info = model.manifest().model();
@@ -76,10 +80,14 @@ public final class ScoringPipeline {
             ExperimentDecision served = decision.servedBy(info.name(), info.version());
             ScoredRequest scored = model.scorer().score(request, deadline, metrics.of(model));
             String requestId = request.requestId() != null ? request.requestId() : UUID.randomUUID().toString();
-            ScoredExchange exchange = new ScoredExchange(requestId, request, model, served, scored);
-            recorders.forEach(recorder -> recorder.scored(exchange));
-            return exchange;
+            exchange = new ScoredExchange(requestId, request, model, served, scored);
+            for (ScoringRecorder recorder : recorders) {
+                recorder.scored(exchange);
+            }
         }
+        // With the slot given back: a shadow is shed when serving traffic waits, this request not counted.
+        shadows.submit(exchange);
+        return exchange;
     }
 
     /** @throws ExperimentArmUnavailableException when the unit's arm names a model that does not serve */

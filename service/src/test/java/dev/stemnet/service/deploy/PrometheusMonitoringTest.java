@@ -77,6 +77,8 @@ class PrometheusMonitoringTest {
                     arms:
                       - {name: control, model: mmoe, percent: 50}
                       - {name: treatment, model: stem-net, percent: 50}
+                shadows:
+                  - {name: mmoe-shadow, model: mmoe, salt: monitoring-shadow-1, buckets: 100, percent: 100}
               exposureLog: {enabled: true}
             embedding:
               store: redis
@@ -222,7 +224,7 @@ class PrometheusMonitoringTest {
     @Test
     void everyDashboardPanelQueryReturnsData() {
         Map<String, String> queries = dashboardQueries();
-        assertThat(queries).hasSizeGreaterThanOrEqualTo(14);
+        assertThat(queries).hasSizeGreaterThanOrEqualTo(16);
         List<String> empty = new ArrayList<>(queries.keySet());
         Polling.until(DATA_DEADLINE, () -> {
             empty.removeIf(panel -> hasData(query(queries.get(panel))));
@@ -248,7 +250,7 @@ class PrometheusMonitoringTest {
         Map<String, String> alerts = alerts();
         assertThat(alerts.keySet()).contains("StemNetHighErrorRate", "StemNetScoreLatencyP99OverSlo",
                 "StemNetModelReloadRejected", "StemNetEmbeddingStoreErrors", "StemNetCacheHitRatioCollapse",
-                "StemNetExperimentSampleRatioMismatch", "StemNetNoTraffic");
+                "StemNetExperimentSampleRatioMismatch", "StemNetNoTraffic", "StemNetShadowFailing");
         List<String> missing = new ArrayList<>(alerts.keySet());
         missing.removeAll(NOT_PRODUCED_HERE.keySet());
         Polling.until(DATA_DEADLINE, () -> {

@@ -60,7 +60,7 @@ class AssignmentBalanceTest {
         Layer model = CONFIG.layer("model").orElseThrow();
         Layer creative = CONFIG.layer("creative").orElseThrow();
         Layer sameSalt = new Layer(creative.name(), model.salt(), creative.buckets(), creative.arms(), creative.armByBucket());
-        ExperimentConfig correlated = new ExperimentConfig("correlated", 0, List.of(model, sameSalt));
+        ExperimentConfig correlated = new ExperimentConfig("correlated", 0, List.of(model, sameSalt), List.of());
 
         assertThat(independence(correlated, "model", "creative")).isGreaterThan(1000 * CRITICAL_DF2);
     }
@@ -68,7 +68,7 @@ class AssignmentBalanceTest {
     @Test
     void movesUnitsToOtherBucketsUnderAnotherSeed() {
         Layer model = CONFIG.layer("model").orElseThrow();
-        ExperimentConfig reseeded = new ExperimentConfig("reseeded", 1, CONFIG.layers());
+        ExperimentConfig reseeded = new ExperimentConfig("reseeded", 1, CONFIG.layers(), List.of());
 
         assertThat(UNIT_IDS.subList(0, 1000).stream().filter(id -> CONFIG.bucket(model, id) == reseeded.bucket(model, id)))
                 .hasSizeLessThan(10);

@@ -81,9 +81,7 @@ class ExperimentApiTest extends ServiceOverHttp {
         try {
             Path root = Files.createTempDirectory("stem-experiments");
             TestBundle.copyTo(root.resolve("models/stem-net"));
-            Path mmoe = TestBundle.copyTo(root.resolve("models/mmoe"));
-            Path manifest = mmoe.resolve("manifest.json");
-            Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"name\": \"stem-net\"", "\"name\": \"mmoe\""));
+            TestBundle.copyAsModel(root.resolve("models/mmoe"), "mmoe");
             Files.writeString(root.resolve("experiments.yaml"), CONFIG_V1);
             return root;
         } catch (IOException e) {

@@ -52,6 +52,27 @@ class ExperimentConfigParserTest {
         assertThat(creative.armOf(25).name()).isEqualTo("b");
     }
 
+    static final String WITH_SHADOW = TWO_ARMS + """
+            shadows:
+              - {name: mmoe-shadow, model: mmoe, salt: shadow-1, buckets: 1000, percent: 10, layer: model, arm: treatment}
+            """;
+
+    @Test
+    void readsShadowsTheirShareOfBucketsAndTheArmTheyAreLimitedTo() {
+        ExperimentConfig config = ExperimentConfigParser.parse(WITH_SHADOW);
+
+        ExperimentConfig.Shadow shadow = config.shadows().get(0);
+        assertThat(shadow.model()).isEqualTo("mmoe");
+        assertThat(shadow.layer()).isEqualTo("model");
+        assertThat(shadow.arm()).isEqualTo("treatment");
+        assertThat(shadow.shadowedBuckets().stream().filter(Boolean::booleanValue).count()).isEqualTo(100);
+        assertThat(ExperimentConfigParser.parse("""
+                shadows:
+                  - {name: all, model: mmoe, salt: s, buckets: 10, ranges: ["0-2", "7"]}
+                """).shadows().get(0).shadowedBuckets())
+                .containsExactly(true, true, true, false, false, false, false, true, false, false);
+    }
+
     @Test
     void versionsAFileWithoutAVersionKeyByItsContent() {
         String unversioned = TWO_ARMS.replace("version: \"2026-11-25.1\"\n", "");
@@ -121,7 +142,21 @@ class ExperimentConfigParserTest {
                         "layers[creative].arms[1].name: 'b arm' may only hold"),
                 Arguments.of("a version without a model", TWO_ARMS.replace("        model: stem-net\n", ""),
                         "layers[model].arms[treatment].version: a version needs a model"),
-                Arguments.of("no layers", "layers: []", "layers: at least one layer is required"),
+                Arguments.of("no layers", "layers: []", "layers: at least one layer or shadow is required"),
+                Arguments.of("a shadow with a misspelt key", WITH_SHADOW.replace("percent: 10,", "percnt: 10,"),
+                        "shadows[mmoe-shadow].percnt: unknown key"),
+                Arguments.of("a shadow sharing a layer's salt", WITH_SHADOW.replace("salt: shadow-1", "salt: creative-2"),
+                        "shadows[mmoe-shadow].salt: salt 'creative-2' is used by another layer or shadow"),
+                Arguments.of("a shadow with ranges and a percentage", WITH_SHADOW.replace("percent: 10,", "percent: 10, ranges: \"0-9\","),
+                        "shadows[mmoe-shadow]: give exactly one of 'ranges' and 'percent'"),
+                Arguments.of("a shadow limited to a layer but no arm", WITH_SHADOW.replace(", arm: treatment", ""),
+                        "shadows[mmoe-shadow]: 'layer' and 'arm' go together"),
+                Arguments.of("a shadow limited to a layer that does not exist", WITH_SHADOW.replace("layer: model", "layer: modle"),
+                        "shadows[mmoe-shadow].layer: no layer is named 'modle'"),
+                Arguments.of("a shadow limited to an arm that does not exist", WITH_SHADOW.replace("arm: treatment", "arm: treatmnt"),
+                        "shadows[mmoe-shadow].arm: layer 'model' has no arm 'treatmnt'"),
+                Arguments.of("two shadows of one name", WITH_SHADOW + "  - {name: mmoe-shadow, model: ple, salt: s2, buckets: 10, percent: 10}\n",
+                        "shadows[mmoe-shadow].name: two shadows are named 'mmoe-shadow'"),
                 Arguments.of("broken YAML", "layers: [", "not valid YAML"));
     }
 

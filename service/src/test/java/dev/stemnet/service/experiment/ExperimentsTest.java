@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
@@ -100,6 +101,32 @@ class ExperimentsTest {
                     assertThat(assignment.arm()).isEqualTo("b");
                     assertThat(assignment.forced()).isTrue();
                 });
+    }
+
+    @Test
+    void shadowsTheUnitsInTheShadowsShareAndArmButNotAQaCallersRequests() throws IOException {
+        Experiments experiments = new Experiments(write(TWO_MODELS + """
+                shadows:
+                  - {name: half, model: ple, salt: shadow-half, buckets: 2, ranges: "0"}
+                  - {name: treated, model: aitm, salt: shadow-treated, buckets: 1, percent: 100, layer: model, arm: treatment}
+                """), Map.of("qa", "t0ken"), nothingServes, metrics);
+        ExperimentConfig config = experiments.active().orElseThrow();
+        ExperimentConfig.Shadow half = config.shadows().get(0);
+        ExperimentConfig.Layer model = config.modelLayer().orElseThrow();
+
+        int shadowed = 0;
+        for (int i = 0; i < 200; i++) {
+            String unit = "unit-" + i;
+            List<String> shadows = experiments.decide(unit, null, NOT_FORCED).shadows().stream()
+                    .map(ExperimentConfig.Shadow::name).toList();
+            assertThat(shadows.contains("half")).isEqualTo(config.shadows(half, unit));
+            assertThat(shadows.contains("treated"))
+                    .isEqualTo(model.armOf(config.bucket(model, unit)).name().equals("treatment"));
+            shadowed += shadows.contains("half") ? 1 : 0;
+        }
+        assertThat(shadowed).as("about half of 200 units").isBetween(70, 130);
+        assertThat(experiments.decide("unit-1", null, new ForcedArms("model=treatment", "qa", "t0ken")).shadows())
+                .isEmpty();
     }
 
     @Test

@@ -3,18 +3,22 @@ package dev.stemnet.service.experiment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.stemnet.service.Polling;
 import dev.stemnet.service.scoring.CandidateScores;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -23,6 +27,9 @@ import tools.jackson.databind.json.JsonMapper;
 class ExposureLogTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Duration FLUSH_INTERVAL = Duration.ofSeconds(1);
+    /** Far fewer lines than fill the writer's buffer (64 KiB), which would flush it whatever the interval. */
+    private static final int BUSY_RECORDS = 20;
 
     @TempDir
     Path directory;
@@ -31,7 +38,7 @@ class ExposureLogTest {
 
     @Test
     void writesOneJsonLinePerRecordWithEveryField() throws IOException {
-        ExposureLog exposures = new ExposureLog(directory, 1 << 20, 5, 100, registry);
+        ExposureLog exposures = exposureLog(1 << 20, 5, 100, registry);
         exposures.start();
         exposures.record(record("r1"));
         exposures.close();
@@ -62,7 +69,7 @@ class ExposureLogTest {
     void startsANewFileBeforeOneWouldPassTheSizeLimitAndKeepsTheNewestFiles() throws IOException {
         int lineLength = line("r00").length;
         // Three records fit in a file, a fourth would pass the limit.
-        ExposureLog exposures = new ExposureLog(directory, 3L * lineLength + lineLength / 2, 2, 100, registry);
+        ExposureLog exposures = exposureLog(3L * lineLength + lineLength / 2, 2, 100, registry);
         exposures.start();
         for (int i = 0; i < 10; i++) {
             exposures.record(record("r%02d".formatted(i)));
@@ -87,7 +94,7 @@ class ExposureLogTest {
     @Test
     void countsRecordsThatFindTheQueueFullWithoutBlocking() throws IOException {
         // Not started: nothing drains the queue of two.
-        ExposureLog exposures = new ExposureLog(directory, 1 << 20, 5, 2, registry);
+        ExposureLog exposures = exposureLog(1 << 20, 5, 2, registry);
         for (int i = 0; i < 5; i++) {
             exposures.record(record("r" + i));
         }
@@ -101,12 +108,12 @@ class ExposureLogTest {
 
     @Test
     void continuesAfterTheFilesOfAnEarlierRun() throws IOException {
-        ExposureLog first = new ExposureLog(directory, 1 << 20, 5, 10, registry);
+        ExposureLog first = exposureLog(1 << 20, 5, 10, registry);
         first.start();
         first.record(record("before-restart"));
         first.close();
 
-        ExposureLog second = new ExposureLog(directory, 1 << 20, 5, 10, new SimpleMeterRegistry());
+        ExposureLog second = exposureLog(1 << 20, 5, 10, new SimpleMeterRegistry());
         second.start();
         second.record(record("after-restart"));
         second.close();
@@ -117,15 +124,61 @@ class ExposureLogTest {
 
     @Test
     void refusesASecondWriterInTheSameDirectory() {
-        ExposureLog first = new ExposureLog(directory, 1 << 20, 5, 10, registry);
+        ExposureLog first = exposureLog(1 << 20, 5, 10, registry);
         try {
-            assertThatThrownBy(() -> new ExposureLog(directory, 1 << 20, 5, 10, new SimpleMeterRegistry()))
+            assertThatThrownBy(() -> exposureLog(1 << 20, 5, 10, new SimpleMeterRegistry()))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("give every replica its own stem.experiments.exposure-log.dir");
         } finally {
             first.close();
         }
-        new ExposureLog(directory, 1 << 20, 5, 10, new SimpleMeterRegistry()).close();
+        exposureLog(1 << 20, 5, 10, new SimpleMeterRegistry()).close();
+    }
+
+    @Test
+    void handsRecordsToTheOsOnceTheFlushIntervalHasPassedAlthoughRecordsKeepComing() throws IOException {
+        AtomicLong clock = new AtomicLong();
+        ExposureLog exposures = new ExposureLog(directory, 1 << 20, 5, 100, FLUSH_INTERVAL, clock::get, registry);
+        exposures.start();
+        try {
+            exposures.record(record("first"));
+            awaitWritten(1);
+            clock.addAndGet(FLUSH_INTERVAL.toNanos());
+
+            // Every check hands the writer one more record, so it is never idle long enough to flush for that reason,
+            // and these records fill a small part of its buffer: only the interval can put "first" on disk.
+            int busy = 0;
+            while (!onDisk("first") && busy < BUSY_RECORDS) {
+                exposures.record(record("busy-" + busy));
+                busy++;
+                awaitWritten(busy + 1);
+            }
+            assertThat(onDisk("first")).as("on disk while the file is open, after %d more records", busy).isTrue();
+        } finally {
+            exposures.close();
+        }
+    }
+
+    private void awaitWritten(int records) {
+        assertThat(Polling.until(Duration.ofSeconds(10),
+                () -> registry.get("stem.exposures.written").counter().count() >= records)).isTrue();
+    }
+
+    private boolean onDisk(String requestId) {
+        try {
+            for (Path file : ExposureLog.exposureFiles(directory)) {
+                if (Files.readString(file).contains("\"requestId\":\"" + requestId + "\"")) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private ExposureLog exposureLog(long maxFileSize, int maxFiles, int queueCapacity, MeterRegistry meters) {
+        return new ExposureLog(directory, maxFileSize, maxFiles, queueCapacity, FLUSH_INTERVAL, System::nanoTime, meters);
     }
 
     private static byte[] line(String requestId) {
@@ -137,7 +190,7 @@ class ExposureLogTest {
         scores.put("follow", 0.1);
         scores.put("activation", 0.02);
         scores.put("pay", 0.003);
-        return new ExposureRecord("2026-11-25T10:00:00.123Z", requestId, "u42", "v1", "stem-net", "20261124T201228Z",
+        return ExposureRecord.served("2026-11-25T10:00:00.123Z", requestId, "u42", "v1", "stem-net", "20261124T201228Z",
                 List.of(new Assignment("model", 17, "treatment", "stem-net", "20261124T201228Z", null)),
                 List.of(new CandidateScores("a1", scores), new CandidateScores("a2", scores)));
     }

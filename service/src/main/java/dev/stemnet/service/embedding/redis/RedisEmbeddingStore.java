@@ -31,8 +31,8 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
     private final MeterRegistry meterRegistry;
 
     /**
-     * @throws IllegalStateException if the loader has not finished loading this model version's tables (or
-     *     loaded other shapes), so a service pointed at an empty Redis does not start
+     * @throws EmbeddingStoreUnavailableException if Redis does not answer, or the loader has not finished loading
+     *     this model version's tables (or loaded other shapes): the model cannot serve from this Redis yet
      */
     public RedisEmbeddingStore(RedisConnection redis, RedisKeyLayout keys, List<TableSpec> tableSpecs,
             MeterRegistry meterRegistry) {
@@ -100,7 +100,13 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
     }
 
     private void checkLoaded(List<TableSpec> tableSpecs) {
-        Map<byte[], byte[]> loaded = redis.commands().hgetall(keys.tablesKey());
+        Map<byte[], byte[]> loaded;
+        try {
+            loaded = redis.commands().hgetall(keys.tablesKey());
+        } catch (RedisException e) {
+            throw new EmbeddingStoreUnavailableException(STORE_NAME, null, "unavailable",
+                    redis + " cannot serve " + keys.model() + " " + keys.version() + " now: " + e.getMessage(), e);
+        }
         Map<String, String> loadedShapes = new HashMap<>();
         loaded.forEach((table, shape) ->
                 loadedShapes.put(new String(table, StandardCharsets.UTF_8), new String(shape, StandardCharsets.UTF_8)));
@@ -108,9 +114,11 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
             String expected = RedisKeyLayout.tableShape(spec.rows(), spec.dim());
             String found = loadedShapes.get(spec.name());
             if (!expected.equals(found)) {
-                throw new IllegalStateException(redis + " has " + (found == null ? "no" : "\"" + found + "\"")
+                throw new EmbeddingStoreUnavailableException(STORE_NAME, spec.name(), "not_loaded",
+                        redis + " has " + (found == null ? "no" : "\"" + found + "\"")
                         + " entry for table '" + spec.name() + "' of " + keys.model() + " " + keys.version()
-                        + " (expected \"" + expected + "\"); load the bundle with --stem.embedding.redis.load-bundle=<dir>");
+                        + " (expected \"" + expected + "\"); load the bundle with --stem.embedding.redis.load-bundle=<dir>",
+                        null);
             }
         }
     }

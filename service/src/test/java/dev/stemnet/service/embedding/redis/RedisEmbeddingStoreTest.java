@@ -91,7 +91,8 @@ class RedisEmbeddingStoreTest {
         RedisKeyLayout neverLoaded = new RedisKeyLayout(BUNDLE.manifest().model().name(), "never-loaded");
 
         assertThatThrownBy(() -> new RedisEmbeddingStore(redis, neverLoaded, BUNDLE.manifest().tables(), meters))
-                .isInstanceOf(IllegalStateException.class)
+                .isInstanceOfSatisfying(EmbeddingStoreUnavailableException.class,
+                        e -> assertThat(e.reason()).isEqualTo("not_loaded"))
                 .hasMessageContaining("never-loaded")
                 .hasMessageContaining("--stem.embedding.redis.load-bundle");
     }

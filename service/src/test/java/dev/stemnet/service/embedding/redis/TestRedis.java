@@ -62,6 +62,14 @@ public abstract class TestRedis implements AutoCloseable {
         return new LocalRedis(binary);
     }
 
+    /**
+     * A server of one's own on {@code port}, for a test that points the service at an address before anything
+     * listens there; close it afterwards. Always a local redis-server: Docker chooses a container's host port.
+     */
+    public static TestRedis startOnPort(int port) {
+        return new LocalRedis(redisServerBinary().orElseGet(() -> fail(INSTALL_HINT)), port);
+    }
+
     static Optional<Path> redisServerBinary() {
         String path = System.getenv().getOrDefault("PATH", "");
         return Stream.of(path.split(File.pathSeparator))
@@ -136,7 +144,7 @@ public abstract class TestRedis implements AutoCloseable {
         }
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         } catch (IOException e) {
@@ -155,11 +163,7 @@ public abstract class TestRedis implements AutoCloseable {
         LocalRedis(Path binary, String... extraArguments) {
             this.binary = binary;
             this.extraArguments = List.of(extraArguments);
-            try {
-                this.directory = Files.createTempDirectory("test-redis");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            this.directory = createDirectory();
             // A port found free can be taken before redis-server binds it; try a few.
             IllegalStateException failure = null;
             for (int attempt = 0; attempt < 3; attempt++) {
@@ -172,6 +176,22 @@ public abstract class TestRedis implements AutoCloseable {
                 }
             }
             throw failure;
+        }
+
+        LocalRedis(Path binary, int port) {
+            this.binary = binary;
+            this.extraArguments = List.of();
+            this.directory = createDirectory();
+            this.port = port;
+            launch();
+        }
+
+        private static Path createDirectory() {
+            try {
+                return Files.createTempDirectory("test-redis");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
 
         private void launch() {

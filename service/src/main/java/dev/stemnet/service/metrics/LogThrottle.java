@@ -1,4 +1,4 @@
-package dev.stemnet.service.api;
+package dev.stemnet.service.metrics;
 
 import java.time.Duration;
 import java.util.Map;
@@ -10,14 +10,14 @@ import java.util.function.LongSupplier;
  * Lets one log line per key through per interval and counts the ones held back. During an outage every
  * request fails the same way; one line per failure would flood the log with thousands of copies a second.
  */
-final class LogThrottle {
+public final class LogThrottle {
 
     private final long intervalNanos;
     private final LongSupplier nanoClock;
     private final Map<String, Window> windows = new ConcurrentHashMap<>();
 
     /** @param nanoClock {@link System#nanoTime} in the service; a clock the test moves by hand in tests */
-    LogThrottle(Duration interval, LongSupplier nanoClock) {
+    public LogThrottle(Duration interval, LongSupplier nanoClock) {
         this.intervalNanos = interval.toNanos();
         this.nanoClock = nanoClock;
     }
@@ -26,7 +26,7 @@ final class LogThrottle {
      * @return empty when this occurrence is not to be logged, otherwise how many occurrences of {@code key}
      *         were held back since the last one logged
      */
-    OptionalLong admit(String key) {
+    public OptionalLong admit(String key) {
         return windows.computeIfAbsent(key, k -> new Window()).admit(nanoClock.getAsLong());
     }
 

@@ -1,4 +1,4 @@
-package dev.stemnet.service.api;
+package dev.stemnet.service.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

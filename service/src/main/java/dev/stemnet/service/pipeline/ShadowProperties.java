@@ -1,0 +1,19 @@
+package dev.stemnet.service.pipeline;
+
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * {@code stem.shadow.*}: how shadow scoring runs beside the served traffic (which requests are shadowed is the
+ * experiment file's {@code shadows}). Defaults are in {@code application.yaml}.
+ *
+ * @param threads       threads scoring shadows; each takes a core while it runs, away from served traffic
+ * @param queueCapacity shadow requests waiting for those threads; past that they are shed and counted
+ * @param deadline      from the served scores; a shadow not scored by then is given up and counted
+ */
+@ConfigurationProperties("stem.shadow")
+@Validated
+public record ShadowProperties(@Min(1) int threads, @Min(1) int queueCapacity, @NotNull Duration deadline) {}

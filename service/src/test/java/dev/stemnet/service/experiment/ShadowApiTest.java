@@ -1,0 +1,187 @@
+package dev.stemnet.service.experiment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stemnet.service.Polling;
+import dev.stemnet.service.PrometheusScrape;
+import dev.stemnet.service.ServiceOverHttp;
+import dev.stemnet.service.TestBundle;
+import dev.stemnet.service.api.HeldEmbeddingStores;
+import dev.stemnet.service.pipeline.Admission;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.MediaType;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code stem-net} serves, {@code mmoe} (the test bundle under another name) shadows every user: the responses are
+ * {@code stem-net}'s alone, every request gets a shadow line beside its served line, and a shadow is shed, not
+ * queued, while serving traffic waits for the one scoring slot.
+ */
+@DirtiesContext
+@Import(HeldEmbeddingStores.Wiring.class)
+class ShadowApiTest extends ServiceOverHttp {
+
+    private static final String ADMIN_TOKEN = "shadow-admin-token";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String CONFIG = """
+            version: shadow-1
+            shadows:
+              - {name: mmoe-shadow, model: mmoe, salt: shadow-1, buckets: 100, percent: 100}
+            """;
+    private static final Path ROOT = createRoot();
+    private static final Path EXPOSURES = ROOT.resolve("exposures");
+    private static final Duration WITHIN = Duration.ofSeconds(30);
+    private static final Map<String, String> SHADOW = Map.of("shadow", "mmoe-shadow", "model", "mmoe");
+
+    @Autowired
+    private HeldEmbeddingStores stores;
+
+    @Autowired
+    private Admission admission;
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry properties) {
+        properties.add("stem.models.repository", () -> ROOT.resolve("models").toString());
+        properties.add("stem.admin.token", () -> ADMIN_TOKEN);
+        properties.add("stem.experiments.config", () -> ROOT.resolve("experiments.yaml").toString());
+        properties.add("stem.experiments.exposure-log.dir", EXPOSURES::toString);
+        properties.add("stem.scoring.max-concurrent", () -> "1");
+        properties.add("stem.scoring.deadline", () -> "1m");
+    }
+
+    private static Path createRoot() {
+        try {
+            Path root = Files.createTempDirectory("stem-shadow");
+            TestBundle.copyTo(root.resolve("models/stem-net"));
+            TestBundle.copyAsModel(root.resolve("models/mmoe"), "mmoe");
+            Files.writeString(root.resolve("experiments.yaml"), CONFIG);
+            return root;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void everyServedRequestGetsAShadowLineWithTheSameRequestUserAndItemsAndTheResponseOnlyTheServedScores() {
+        PrometheusScrape before = scrapeMetrics();
+        List<String> requestIds = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            String requestId = "paired-" + i + "-" + System.nanoTime();
+            JsonNode response = score(requestId, "shadowed-user-" + i);
+            assertThat(response.get("model").get("name").asString()).isEqualTo("stem-net");
+            requestIds.add(requestId);
+        }
+        assertThat(Polling.until(WITHIN, () -> requestIds.stream().allMatch(id -> line(id, "shadow") != null)))
+                .as("a shadow line for every request").isTrue();
+
+        for (String requestId : requestIds) {
+            JsonNode served = line(requestId, "served");
+            JsonNode shadow = line(requestId, "shadow");
+            assertThat(served.get("model").asString()).isEqualTo("stem-net");
+            assertThat(shadow.get("shadow").asString()).isEqualTo("mmoe-shadow");
+            assertThat(shadow.get("model").asString()).isEqualTo("mmoe");
+            assertThat(shadow.get("servedModel").asString()).isEqualTo("stem-net");
+            assertThat(shadow.get("servedModelVersion").asString()).isEqualTo(served.get("modelVersion").asString());
+            assertThat(shadow.get("unitId")).isEqualTo(served.get("unitId"));
+            assertThat(shadow.get("configVersion").asString()).isEqualTo("shadow-1");
+            // The same bundle under another name: the same items in the same order, the same scores.
+            assertThat(shadow.get("items")).isEqualTo(served.get("items"));
+        }
+        PrometheusScrape after = scrapeMetrics();
+        Map<String, String> scored = Map.of("shadow", "mmoe-shadow", "outcome", "scored");
+        assertThat(after.sum("stem_shadow_requests_total", scored) - before.sum("stem_shadow_requests_total", scored))
+                .isEqualTo(6);
+        Map<String, String> pay = Map.of("shadow", "mmoe-shadow", "task", "pay");
+        assertThat(after.sum("stem_shadow_score_difference_count", pay)
+                - before.sum("stem_shadow_score_difference_count", pay)).as("two candidates a request").isEqualTo(12);
+        assertThat(after.sum("stem_shadow_seconds_count", SHADOW) - before.sum("stem_shadow_seconds_count", SHADOW))
+                .isEqualTo(6);
+    }
+
+    @Test
+    void aShadowIsShedWhileServingTrafficWaitsForTheScoringSlot() throws Exception {
+        PrometheusScrape before = scrapeMetrics();
+        HeldEmbeddingStores.Hold hold = stores.holdNextFetch(Duration.ofMinutes(1));
+        String heldId = "held-" + System.nanoTime();
+        CompletableFuture<JsonNode> held = CompletableFuture.supplyAsync(() -> score(heldId, "held-user"));
+        CompletableFuture<JsonNode> waiting;
+        try {
+            assertThat(hold.awaitEntered(WITHIN)).isTrue();
+            waiting = CompletableFuture.supplyAsync(() -> score("waiting-" + System.nanoTime(), "waiting-user"));
+            assertThat(Polling.until(WITHIN, () -> admission.waitingForSlot() == 1)).isTrue();
+        } finally {
+            hold.release();
+        }
+        held.get(30, TimeUnit.SECONDS);
+        waiting.get(30, TimeUnit.SECONDS);
+
+        Map<String, String> overload = Map.of("shadow", "mmoe-shadow", "outcome", "overload");
+        Map<String, String> scored = Map.of("shadow", "mmoe-shadow", "outcome", "scored");
+        assertThat(Polling.until(WITHIN, () -> {
+            PrometheusScrape now = scrapeMetrics();
+            return now.sum("stem_shadow_requests_total", overload) + now.sum("stem_shadow_requests_total", scored)
+                    - before.sum("stem_shadow_requests_total", overload) - before.sum("stem_shadow_requests_total", scored)
+                    == 2 && line(heldId, "served") != null;
+        })).as("both shadows accounted for, the held request's served line written").isTrue();
+        // The held request finished while the other waited for its slot: its shadow was shed, and wrote nothing.
+        assertThat(scrapeMetrics().sum("stem_shadow_requests_total", overload)
+                - before.sum("stem_shadow_requests_total", overload)).isGreaterThanOrEqualTo(1);
+        assertThat(line(heldId, "shadow")).isNull();
+    }
+
+    @Test
+    void aReloadNamingAShadowModelThatDoesNotServeIsRefused() throws IOException {
+        Path config = ROOT.resolve("experiments.yaml");
+        try {
+            Files.writeString(config, CONFIG.replace("shadow-1", "shadow-2").replace("model: mmoe", "model: mmoe-v9"));
+            management.post().uri("/actuator/experiments").header("Authorization", "Bearer " + ADMIN_TOKEN).exchange()
+                    .expectStatus().isEqualTo(422).expectBody()
+                    .jsonPath("$.activeVersion").isEqualTo("shadow-1")
+                    .jsonPath("$.error").value(String.class, error -> assertThat(error)
+                            .contains("shadows[mmoe-shadow].model", "'mmoe-v9'", "not serving"));
+        } finally {
+            Files.writeString(config, CONFIG);
+        }
+    }
+
+    private JsonNode score(String requestId, String user) {
+        return client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body("""
+                {"requestId": "%s", "userId": "%s",
+                 "candidates": [{"itemId": "a1", "features": {"advertiser": "adv1"}}, {"itemId": "a2"}]}
+                """.formatted(requestId, user)).exchange().expectStatus().isOk()
+                .expectBody(JsonNode.class).returnResult().getResponseBody();
+    }
+
+    /** The exposure line of {@code role} for the request, or {@code null}. */
+    private static JsonNode line(String requestId, String role) {
+        try {
+            for (Path file : ExposureLog.exposureFiles(EXPOSURES)) {
+                for (String text : Files.readAllLines(file)) {
+                    JsonNode record = JSON.readTree(text);
+                    if (record.get("requestId").asString().equals(requestId) && record.get("role").asString().equals(role)) {
+                        return record;
+                    }
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
