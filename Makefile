@@ -1,6 +1,6 @@
 # Two commands for a fresh machine (see README):
 #   make run   - set everything up, train a small STEM-Net, serve it on localhost:8080
-#   make test  - run every test (pytest, the Maven build with the contract tests, the end-to-end A/B replay)
+#   make test  - run every test (pytest, the Maven build with the contract tests, the end-to-end A/B and shadow replays)
 # Every other target is a step of those two; each is skipped when its output is up to date.
 
 SHELL        := /bin/bash

@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""End-to-end A/B test: the service splits the synthetic test set's users 50/50 between the stem_net and mmoe
-bundles, logs exposures, and `python -m stemnet ab-report` must find both arms with traffic, no sample-ratio
-mismatch, each arm reproducing its bundle's offline test AUC, and the arms ranked as offline evaluation ranks them
-wherever the replay can resolve the offline gap.
+"""End-to-end A/B and shadow test on the service jar, in two phases on the synthetic test set.
+
+A/B: the service splits the users 50/50 between the stem_net and mmoe bundles, logs exposures, and
+`python -m stemnet ab-report` must find both arms with traffic, no sample-ratio mismatch, each arm reproducing its
+bundle's offline test AUC, and the arms ranked as offline evaluation ranks them wherever the replay can resolve the
+offline gap.
+
+Shadow: stem_net serves every request and mmoe scores each on the side (a `shadows` entry at 100%); `python -m
+stemnet shadow-report` must pair every served request with its shadow line, each model must reproduce its offline
+test AUC, the paired stem_net - mmoe differences must rank as offline evaluation does, and the paired interval of the
+mean AUC lead must be narrower than the A/B phase's: the same users on both sides instead of two disjoint halves.
 
   scripts/ab-e2e.py --models build/ab-models --data build/data/ab --require-advantage [--jar ...] [--work ...]
 
 --models holds the `stem_net` and `mmoe` bundles (model names = directory names), --data the Parquet splits they
-were trained on (`test.parquet` is replayed, all of it). --require-advantage fails the run unless STEM-Net's
-offline mean-AUC lead is one the replay resolves and the online difference's 95% interval lies above 0 (`make test`
-runs it on the configs/ab.yaml bundles, made for that). Run with the trainer's Python (pandas, pyarrow); exits
-non-zero with a message naming the failed check.
+were trained on (`test.parquet` is replayed, all of it, in each phase). --require-advantage fails the run unless
+STEM-Net's offline mean-AUC lead is one the A/B replay resolves and both the A/B difference's and the shadow's paired
+95% intervals lie above 0 (`make test` runs it on the configs/ab.yaml bundles, made for that). Run with the trainer's
+Python (pandas, pyarrow); exits non-zero with a message naming the failed check.
 """
 from __future__ import annotations
 
@@ -24,7 +31,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -39,6 +48,16 @@ layers:
     arms:
       - {name: stem, model: stem_net, percent: 50}
       - {name: mmoe, model: mmoe, percent: 50}
+"""
+SERVED, SHADOW = "stem_net", "mmoe"  # the shadow phase: the served model, and the shadow's name and model
+SHADOW_EXPERIMENT = f"""\
+version: shadow-e2e-1
+shadows:
+  - name: {SHADOW}
+    model: {SHADOW}
+    salt: shadow-e2e-1
+    buckets: 1000
+    percent: 100
 """
 READY_DEADLINE_S = 120
 STOP_DEADLINE_S = 60
@@ -71,46 +90,67 @@ def main() -> int:
 def run(args: argparse.Namespace) -> None:
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
-    repository, exposures = work / "models", work / "exposures"
+    repository = work / "models"
     for model in ARMS.values():
         shutil.copytree(args.models / model, repository / model)
-    (work / "experiments.yaml").write_text(EXPERIMENT)
     manifests = {model: json.loads((repository / model / "manifest.json").read_text()) for model in ARMS.values()}
 
     test = pd.read_parquet(args.data / "test.parquet")
     requests, labels = build_requests(test, manifests["stem_net"])
     labels.to_parquet(work / "labels.parquet")
 
-    port, management_port = free_ports(2)
-    log = (work / "service.log").open("w")
-    service = subprocess.Popen(
-        ["java", *os.environ.get("JAVA_OPTS", "").split(), "-jar", str(args.jar),
-         f"--server.port={port}", f"--management.server.port={management_port}", "--server.address=127.0.0.1",
-         "--management.server.address=127.0.0.1", f"--stem.models.repository={repository}",
-         # Readiness waits for the default model; the split never uses it (every request goes to an arm).
-         "--stem.models.default=stem_net",
-         f"--stem.experiments.config={work / 'experiments.yaml'}", f"--stem.experiments.exposure-log.dir={exposures}"],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_ready(service, management_port, work / "service.log")
-        replay(port, requests)
-    finally:
-        # SIGTERM is the graceful stop: the exposure queue is written out after the last request.
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=STOP_DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            service.kill()
-            raise CheckFailed(f"the service did not stop within {STOP_DEADLINE_S}s of SIGTERM")
-    print(f"ab-e2e: replayed {len(requests)} requests, {len(labels)} impressions")
+    ab_report = ["ab-report", "--experiment", str(work / "ab" / "experiments.yaml")]
+    ab = replay_and_report(args, work / "ab", EXPERIMENT, requests, ab_report)
+    print(f"ab-e2e: A/B replayed {len(requests)} requests, {len(labels)} impressions")
+    check(ab, manifests, len(labels), args.require_advantage)
 
-    report_dir = work / "report"
+    shadow_report = ["shadow-report", "--shadow", SHADOW]
+    shadow = replay_and_report(args, work / "shadow", SHADOW_EXPERIMENT, requests, shadow_report)
+    print(f"ab-e2e: shadow replayed {len(requests)} requests, {len(labels)} impressions")
+    check_shadow(shadow, ab, manifests, len(requests), len(labels), args.require_advantage)
+
+
+def replay_and_report(args: argparse.Namespace, phase: Path, experiment: str, requests: list[dict],
+                      report_command: list[str]) -> dict:
+    """Serves the models under `experiment`, replays `requests`, stops the service and runs the report command on
+    its exposure log (in `phase`: experiments.yaml, exposures/, service.log, report/); returns report.json."""
+    phase.mkdir(parents=True)
+    (phase / "experiments.yaml").write_text(experiment)
+    with running_service(args.jar, phase.parent / "models", phase / "experiments.yaml", phase / "exposures",
+                         phase / "service.log") as port:
+        replay(port, requests)
     subprocess.run(
-        [sys.executable, "-m", "stemnet", "ab-report", "--exposures", str(exposures),
-         "--labels", str(work / "labels.parquet"), "--experiment", str(work / "experiments.yaml"),
-         "--bootstrap", str(args.bootstrap), "--out", str(report_dir)],
+        [sys.executable, "-m", "stemnet", *report_command, "--exposures", str(phase / "exposures"),
+         "--labels", str(phase.parent / "labels.parquet"), "--bootstrap", str(args.bootstrap),
+         "--out", str(phase / "report")],
         check=True, env={**os.environ, "PYTHONPATH": str(REPO / "model-export")})
-    check(json.loads((report_dir / "report.json").read_text()), manifests, len(labels), args.require_advantage)
+    return json.loads((phase / "report" / "report.json").read_text())
+
+
+@contextmanager
+def running_service(jar: Path, repository: Path, experiment: Path, exposures: Path, log_path: Path) -> Iterator[int]:
+    """The jar on free 127.0.0.1 ports, ready; yields its port, then stops it with SIGTERM, the graceful stop that
+    writes out the exposure queue after the last request."""
+    port, management_port = free_ports(2)
+    with log_path.open("w") as log:
+        service = subprocess.Popen(
+            ["java", *os.environ.get("JAVA_OPTS", "").split(), "-jar", str(jar),
+             f"--server.port={port}", f"--management.server.port={management_port}", "--server.address=127.0.0.1",
+             "--management.server.address=127.0.0.1", f"--stem.models.repository={repository}",
+             # Readiness waits for the default model; it serves requests that no A/B arm takes (the shadow phase).
+             "--stem.models.default=stem_net",
+             f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}"],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(service, management_port, log_path)
+            yield port
+        finally:
+            service.send_signal(signal.SIGTERM)
+            try:
+                service.wait(timeout=STOP_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                service.kill()
+                raise CheckFailed(f"the service did not stop within {STOP_DEADLINE_S}s of SIGTERM; see {log_path}")
 
 
 def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.DataFrame]:
@@ -184,25 +224,78 @@ def check(report: dict, manifests: dict[str, dict], impressions: int, require_ad
                           f"{sum(a['impressions'] for a in arms.values())}: exposures or labels were lost")
     if srm["mismatch"]:
         raise CheckFailed(f"sample-ratio mismatch: {srm['counts']}, p = {srm['p_value']:.3g}")
-    # Each arm must reproduce its bundle's offline test AUC: the service scores exactly what the bundle scored
-    # offline, so a broken join, swapped arms of unequal models or wrong features would move it out of the interval.
     for arm, model in ARMS.items():
-        for task in report["tasks"]:
-            offline = manifests[model]["metrics"]["test"][task]["auc"]
-            low, high = arms[arm]["metrics"][f"{task}.auc"]["ci95"]
-            verdict = "ok" if low <= offline <= high else "OUTSIDE"
-            print(f"ab-e2e: arm {arm} ({model}) {task}: offline AUC {offline:.4f}, online 95% CI "
-                  f"[{low:.4f}, {high:.4f}] {verdict}")
-            if verdict != "ok":
-                raise CheckFailed(f"arm {arm}: {task} offline AUC {offline:.4f} is outside the online CI "
-                                  f"[{low:.4f}, {high:.4f}]")
-    # The arms' ranking must agree with the offline ranking wherever the test has the power to see it: when the
-    # offline gap is wider than half the online difference's interval, the interval must exclude 0 on its side.
-    # Narrower gaps are no claim the data can back, and are only printed.
-    differences = report["differences"]["stem - mmoe"]
-    offline_gaps = {f"{task}.auc": test_auc(manifests["stem_net"], task) - test_auc(manifests["mmoe"], task)
-                    for task in report["tasks"]}
-    offline_gaps["mean_auc"] = mean_test_auc(manifests["stem_net"]) - mean_test_auc(manifests["mmoe"])
+        check_offline_auc(f"arm {arm} ({model})", arms[arm]["metrics"], manifests[model], report["tasks"])
+    offline_gaps = offline_leads(manifests, report["tasks"])
+    resolved = check_ranking("stem - mmoe", report["differences"]["stem - mmoe"], offline_gaps)
+    if require_advantage and not (offline_gaps["mean_auc"] > 0 and resolved["mean_auc"]):
+        raise CheckFailed(f"--require-advantage: offline mean-AUC stem - mmoe {offline_gaps['mean_auc']:+.4f} is not a "
+                          "lead this replay resolves; the data or models no longer show STEM-Net's advantage")
+
+
+def check_shadow(report: dict, ab: dict, manifests: dict[str, dict], requests: int, impressions: int,
+                 require_advantage: bool) -> None:
+    models = {side: report["models"][side]["model"] for side in ("served", "shadow")}
+    if models != {"served": SERVED, "shadow": SHADOW}:
+        raise CheckFailed(f"expected {SERVED} served and {SHADOW} shadowed, the report has {models}")
+    counts = report["counts"]
+    print(f"ab-e2e: shadow counts {counts}")
+    if counts["served_requests"] != requests or counts["served_without_shadow"] or counts["shadow_without_served"]:
+        raise CheckFailed(f"{requests} requests replayed, every one must have its served and its shadow line; "
+                          f"got {counts}")
+    if counts["labelled_impressions"] != impressions:
+        raise CheckFailed(f"{impressions} impressions replayed, the shadow report joined "
+                          f"{counts['labelled_impressions']}: exposures or labels were lost")
+    for side, model in models.items():
+        check_offline_auc(f"{side} {model}", report["models"][side]["metrics"], manifests[model], report["tasks"])
+    # shadow-report's difference is shadow - served, mmoe - stem_net here; the A/B one is stem - mmoe.
+    lead = {metric: negated(entry) for metric, entry in report["paired_difference"].items()}
+    check_ranking("stem_net - mmoe (paired)", lead, offline_leads(manifests, report["tasks"]))
+    paired, unpaired = lead["mean_auc"], ab["differences"]["stem - mmoe"]["mean_auc"]
+    widths = {name: entry["ci95"][1] - entry["ci95"][0] for name, entry in (("paired", paired), ("ab", unpaired))}
+    print("ab-e2e: mean_auc lead stem_net - mmoe      value   95% interval          width")
+    for name, label, entry in (("ab", "A/B, disjoint halves of users", unpaired),
+                               ("paired", "shadow, paired on every user", paired)):
+        low, high = entry["ci95"]
+        print(f"ab-e2e:   {label:<32} {entry['value']:+.4f}  [{low:+.4f}, {high:+.4f}]  {widths[name]:.4f}")
+    if require_advantage and not paired["ci95"][0] > 0:
+        raise CheckFailed(f"--require-advantage: the shadow's paired mean-AUC lead stem_net - mmoe has the interval "
+                          f"[{paired['ci95'][0]:+.4f}, {paired['ci95'][1]:+.4f}], not above 0")
+    if not widths["paired"] < widths["ab"]:
+        raise CheckFailed(f"the shadow's paired mean-AUC interval ({widths['paired']:.4f} wide) is not narrower than "
+                          f"the A/B one ({widths['ab']:.4f}): the pairing does not take the users' variation out")
+
+
+def negated(entry: dict) -> dict:
+    """A difference's summary the other way round (b - a from a - b)."""
+    low, high = entry["ci95"]
+    return {**entry, "value": -entry["value"], "ci95": [-high, -low]}
+
+
+def check_offline_auc(label: str, metrics: dict, manifest: dict, tasks: list[str]) -> None:
+    """The bundle's offline test AUC must lie in the online interval: the service scores exactly what the bundle
+    scored offline, so a broken join, swapped models or wrong features would move it out of the interval."""
+    for task in tasks:
+        offline = test_auc(manifest, task)
+        low, high = metrics[f"{task}.auc"]["ci95"]
+        verdict = "ok" if low <= offline <= high else "OUTSIDE"
+        print(f"ab-e2e: {label} {task}: offline AUC {offline:.4f}, online 95% CI [{low:.4f}, {high:.4f}] {verdict}")
+        if verdict != "ok":
+            raise CheckFailed(f"{label}: {task} offline AUC {offline:.4f} is outside the online CI "
+                              f"[{low:.4f}, {high:.4f}]")
+
+
+def offline_leads(manifests: dict[str, dict], tasks: list[str]) -> dict[str, float]:
+    """stem_net - mmoe offline, per task AUC and mean AUC."""
+    gaps = {f"{task}.auc": test_auc(manifests["stem_net"], task) - test_auc(manifests["mmoe"], task) for task in tasks}
+    gaps["mean_auc"] = mean_test_auc(manifests["stem_net"]) - mean_test_auc(manifests["mmoe"])
+    return gaps
+
+
+def check_ranking(label: str, differences: dict, offline_gaps: dict[str, float]) -> dict[str, bool]:
+    """The online ranking must agree with the offline one wherever the test has the power to see it: when the
+    offline gap is wider than half the online difference's interval, the interval must exclude 0 on its side.
+    Narrower gaps are no claim the data can back, and are only printed. Returns which gaps were resolved."""
     resolved = {}
     for metric, offline_gap in offline_gaps.items():
         online = differences[metric]
@@ -215,15 +308,13 @@ def check(report: dict, manifests: dict[str, dict], impressions: int, require_ad
             verdict = "agrees"
         else:
             verdict = "DISAGREES"
-        print(f"ab-e2e: {metric} stem - mmoe: offline {offline_gap:+.4f}, online {online['value']:+.4f} "
+        print(f"ab-e2e: {metric} {label}: offline {offline_gap:+.4f}, online {online['value']:+.4f} "
               f"[{low:+.4f}, {high:+.4f}] {verdict}")
         if verdict == "DISAGREES":
-            raise CheckFailed(f"{metric}: offline stem - mmoe {offline_gap:+.4f} is wider than the online interval's "
+            raise CheckFailed(f"{metric}: offline {label} {offline_gap:+.4f} is wider than the online interval's "
                               f"half-width, but the online interval [{low:+.4f}, {high:+.4f}] does not exclude 0 on "
                               "its side")
-    if require_advantage and not (offline_gaps["mean_auc"] > 0 and resolved["mean_auc"]):
-        raise CheckFailed(f"--require-advantage: offline mean-AUC stem - mmoe {offline_gaps['mean_auc']:+.4f} is not a "
-                          "lead this replay resolves; the data or models no longer show STEM-Net's advantage")
+    return resolved
 
 
 def test_auc(manifest: dict, task: str) -> float:

@@ -4,7 +4,9 @@ Exposure records are the JSON lines the service writes (service/README.md, "Expo
 or CSV file with `requestId`, `itemId` and one 0/1 column per task. Confidence intervals are percentile bootstrap
 intervals that resample *units* (`unitId`, the user the experiment assigned), each arm independently: arms are
 disjoint sets of users and a user's impressions share the user's tastes, so resampling requests or impressions
-would count one user's many requests as independent evidence and give intervals too narrow.
+would count one user's many requests as independent evidence and give intervals too narrow. Shadow lines (a
+candidate model scoring the same requests on the side; see shadow_report.py) are not traffic of any arm and are
+skipped.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,7 @@ LOGLOSS_EPS = 1e-7
 CI_LEVEL = 0.95
 SRM_ALPHA = 0.001
 LABEL_KEYS = ("requestId", "itemId")
+EXPOSURE_KEYS = ("requestId", "unitId", "assignments", "items")
 
 
 @dataclass(frozen=True)
@@ -37,44 +41,70 @@ class Impressions:
     unlabelled_impressions: int
 
 
-def load_exposures(directory: Path) -> tuple[pd.DataFrame, int, int]:
-    """Every `*.jsonl` in `directory` as one row per (request, item) of the model layer; forced assignments and
-    requests that named their model (no model-layer assignment) are dropped and counted."""
+def exposure_records(directory: Path) -> Iterator[tuple[str, dict]]:
+    """Every line of every `*.jsonl` in `directory` as (where, record), `where` being "file:line" for messages; a
+    line that is not an exposure record (no requestId, unitId, assignments and items) is refused."""
     files = sorted(directory.glob("*.jsonl"))
     if not files:
         raise DataError(f"{directory}: no *.jsonl exposure files")
-    rows, forced, unassigned = [], 0, 0
     for file in files:
         with file.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 try:
                     record = json.loads(line)
-                    assignments, items, request_id = record["assignments"], record["items"], record["requestId"]
-                    unit = record["unitId"]
-                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    missing = [key for key in EXPOSURE_KEYS if key not in record]
+                except (json.JSONDecodeError, TypeError) as error:
                     raise DataError(f"{file}:{number}: not an exposure record ({error})") from error
-                if any(assignment.get("forced") for assignment in assignments):
-                    forced += 1
-                    continue
-                # The model layer is the one whose assignment names the model that scored.
-                model_layer = [assignment for assignment in assignments if "model" in assignment]
-                if not model_layer:
-                    unassigned += 1
-                    continue
-                arm = model_layer[0]["arm"]
-                for item in items:
-                    rows.append({"requestId": request_id, "itemId": item["itemId"], "unitId": unit, "arm": arm,
-                                 **{f"score_{task}": score for task, score in item["scores"].items()}})
+                if missing:
+                    raise DataError(f"{file}:{number}: not an exposure record (no {', '.join(missing)})")
+                yield f"{file}:{number}", record
+
+
+def is_shadow(record: dict) -> bool:
+    """Shadow lines score a request on the side; files written before shadows existed have no `role`."""
+    return record.get("role", "served") == "shadow"
+
+
+def impression_rows(record: dict, score_prefix: str = "score_", **columns: object) -> list[dict]:
+    """One row per item of an exposure record: requestId, itemId, unitId, `columns`, <score_prefix><task>."""
+    return [{"requestId": record["requestId"], "itemId": item["itemId"], "unitId": record["unitId"], **columns,
+             **{f"{score_prefix}{task}": score for task, score in item["scores"].items()}}
+            for item in record["items"]]
+
+
+def load_exposures(directory: Path) -> tuple[pd.DataFrame, int, int]:
+    """Every served record of `directory` as one row per (request, item) of the model layer; shadow lines are not
+    the served traffic and are skipped; forced assignments and requests that named their model (no model-layer
+    assignment) are dropped and counted."""
+    rows, forced, unassigned = [], 0, 0
+    for _, record in exposure_records(directory):
+        if is_shadow(record):
+            continue
+        assignments = record["assignments"]
+        if any(assignment.get("forced") for assignment in assignments):
+            forced += 1
+            continue
+        # The model layer is the one whose assignment names the model that scored.
+        model_layer = [assignment for assignment in assignments if "model" in assignment]
+        if not model_layer:
+            unassigned += 1
+            continue
+        rows += impression_rows(record, arm=model_layer[0]["arm"])
     if not rows:
         raise DataError(f"{directory}: no exposure of the model layer left after dropping {forced} forced and "
                         f"{unassigned} unassigned requests")
+    return impressions_frame(rows, directory), forced, unassigned
+
+
+def impressions_frame(rows: list[dict], directory: Path) -> pd.DataFrame:
+    """The rows as a frame, refused when a (requestId, itemId) repeats: the label join would be ambiguous."""
     frame = pd.DataFrame(rows)
     duplicated = frame.duplicated(list(LABEL_KEYS))
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise DataError(f"{directory}: (requestId, itemId) = ({first.requestId}, {first.itemId}) is exposed twice; "
                         "the label join would be ambiguous")
-    return frame, forced, unassigned
+    return frame
 
 
 def load_labels(path: Path, tasks: list[str]) -> pd.DataFrame:
@@ -96,13 +126,21 @@ def load_labels(path: Path, tasks: list[str]) -> pd.DataFrame:
 def join(exposures_dir: Path, labels_path: Path) -> Impressions:
     exposures, forced, unassigned = load_exposures(exposures_dir)
     tasks = [column.removeprefix("score_") for column in exposures.columns if column.startswith("score_")]
-    labels = load_labels(labels_path, tasks)
-    joined = exposures.merge(labels, on=list(LABEL_KEYS), how="inner")
+    joined = join_labels(exposures, tasks, ["score_"], exposures_dir, labels_path)
+    return Impressions(joined, tasks, forced, unassigned, len(exposures) - len(joined))
+
+
+def join_labels(exposures: pd.DataFrame, tasks: list[str], score_prefixes: list[str], exposures_dir: Path,
+                labels_path: Path) -> pd.DataFrame:
+    """Exposures (one row per requestId, itemId) joined with their labels as label_<task>; every score column
+    <prefix><task> must be filled."""
+    joined = exposures.merge(load_labels(labels_path, tasks), on=list(LABEL_KEYS), how="inner")
     if joined.empty:
         raise DataError(f"no (requestId, itemId) of the exposures in {exposures_dir} is in the labels {labels_path}")
-    if joined[[f"score_{task}" for task in tasks]].isna().any().any():
+    score_columns = [f"{prefix}{task}" for prefix in score_prefixes for task in tasks]
+    if joined.reindex(columns=score_columns).isna().any().any():
         raise DataError(f"{exposures_dir}: some exposures lack a score for one of the tasks {tasks}")
-    return Impressions(joined, tasks, forced, unassigned, len(exposures) - len(joined))
+    return joined
 
 
 # ---- metrics on bootstrap weights -------------------------------------------------------------------------------
@@ -156,15 +194,35 @@ def interval(values: np.ndarray) -> list[float]:
 
 def arm_draws(frame: pd.DataFrame, tasks: list[str], draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Metric name ('follow.auc', ..., 'mean_auc') to its values: [observed, draw 1, ..., draw n]."""
-    weights = bootstrap_weights(pd.factorize(frame["unitId"])[0], draws, rng)
+    return metric_draws(frame, tasks, unit_weights(frame, draws, rng))
+
+
+def unit_weights(frame: pd.DataFrame, draws: int, rng: np.random.Generator) -> np.ndarray:
+    return bootstrap_weights(pd.factorize(frame["unitId"])[0], draws, rng)
+
+
+def metric_draws(frame: pd.DataFrame, tasks: list[str], weights: np.ndarray,
+                 score_prefix: str = "score_") -> dict[str, np.ndarray]:
+    """Every metric of the scores <score_prefix><task> on the given bootstrap weights (rows: draws)."""
     values = {}
     for task in tasks:
         labels = frame[f"label_{task}"].to_numpy(np.float64)
-        scores = frame[f"score_{task}"].to_numpy(np.float64)
+        scores = frame[f"{score_prefix}{task}"].to_numpy(np.float64)
         for name, metric in METRICS.items():
             values[f"{task}.{name}"] = metric(labels, scores, weights)
     values["mean_auc"] = np.mean([values[f"{task}.auc"] for task in tasks], axis=0)
     return values
+
+
+def summaries(draws: dict[str, np.ndarray]) -> dict[str, object]:
+    return {name: summary(values) for name, values in draws.items()}
+
+
+def difference_summaries(minuend: dict[str, np.ndarray], subtrahend: dict[str, np.ndarray]) -> dict[str, object]:
+    """Per metric, the summary of the draw-by-draw difference; its interval is as paired as the draws are (the same
+    bootstrap weights on both sides, or independent ones)."""
+    with np.errstate(invalid="ignore"):  # NaN draws stay NaN in the difference; summary counts them
+        return {name: summary(minuend[name] - subtrahend[name]) for name in minuend}
 
 
 def summary(values: np.ndarray) -> dict[str, object]:
@@ -295,35 +353,36 @@ def ab_report(exposures_dir: Path, labels_path: Path, shares: dict[str, float] |
         request_counts[arm] = int(rows["requestId"].nunique())
         report["arms"][arm] = {"requests": request_counts[arm], "units": int(rows["unitId"].nunique()),
                                "impressions": len(rows),
-                               "metrics": {name: summary(values) for name, values in per_arm_draws[arm].items()}}
+                               "metrics": summaries(per_arm_draws[arm])}
     # Differences: every later arm minus the first (sorted by name); draws are independent across arms.
     baseline = arms[0]
-    with np.errstate(invalid="ignore"):  # NaN draws stay NaN in the difference; summary counts them
-        report["differences"] = {
-            f"{arm} - {baseline}": {name: summary(per_arm_draws[arm][name] - per_arm_draws[baseline][name])
-                                    for name in per_arm_draws[arm]}
-            for arm in arms[1:]
-        }
+    report["differences"] = {f"{arm} - {baseline}": difference_summaries(per_arm_draws[arm], per_arm_draws[baseline])
+                             for arm in arms[1:]}
     report["srm"] = sample_ratio_test(request_counts, shares) if shares else None
     return report
 
 
+def format_cell(entry: dict[str, object]) -> str:
+    low, high = entry["ci95"]
+    return f"{entry['value']:.4f} [{low:.4f}, {high:.4f}]"
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|",
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
 def format_report(report: dict[str, object]) -> str:
     """Markdown: one table of every metric per arm and difference, then the sample-ratio test."""
-    def cell(entry: dict[str, object]) -> str:
-        low, high = entry["ci95"]
-        return f"{entry['value']:.4f} [{low:.4f}, {high:.4f}]"
-
     arms, differences = report["arms"], report["differences"]
     columns = [*arms, *differences]
     rows = [["requests", *(str(arms[arm]["requests"]) for arm in arms), *([""] * len(differences))],
             ["units", *(str(arms[arm]["units"]) for arm in arms), *([""] * len(differences))],
             ["impressions", *(str(arms[arm]["impressions"]) for arm in arms), *([""] * len(differences))]]
     for name in next(iter(arms.values()))["metrics"]:
-        rows.append([name, *(cell(arms[arm]["metrics"][name]) for arm in arms),
-                     *(cell(differences[difference][name]) for difference in differences)])
-    lines = ["| metric | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+        rows.append([name, *(format_cell(arms[arm]["metrics"][name]) for arm in arms),
+                     *(format_cell(differences[difference][name]) for difference in differences)])
+    lines = markdown_table(["metric", *columns], rows)
     lines.append("")
     lines.append(f"Values with {report['ci_level']:.0%} bootstrap intervals ({report['bootstrap']} resamples of "
                  f"units, seed {report['seed']}). Dropped: {report['dropped']}.")
@@ -336,7 +395,8 @@ def format_report(report: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict[str, object], out: Path) -> None:
+def write_report(report: dict[str, object], markdown: str, out: Path) -> None:
+    """report.json (every number) and report.md (`markdown`) under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text("# A/B report\n\n" + format_report(report))
+    (out / "report.md").write_text(markdown)

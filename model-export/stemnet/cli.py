@@ -112,16 +112,35 @@ def _parser() -> argparse.ArgumentParser:
     quantize.set_defaults(run=_quantize)
 
     ab = commands.add_parser("ab-report", help="compare the arms of an A/B experiment: exposure log joined with labels")
-    ab.add_argument("--exposures", required=True, type=Path, help="directory of the service's exposure *.jsonl files")
-    ab.add_argument("--labels", required=True, type=Path, help="Parquet or CSV: requestId, itemId, one 0/1 column per task")
-    ab.add_argument("--out", type=Path, help="directory for report.json and report.md")
-    ab.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of requests")
-    ab.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    _add_report_options(ab)
     shares = ab.add_mutually_exclusive_group()
     shares.add_argument("--experiment", type=Path, help="the service's experiment YAML: expected shares of the model layer")
     shares.add_argument("--expected-shares", help="arm=share,... for the sample-ratio test, e.g. control=0.5,treatment=0.5")
     ab.set_defaults(run=_ab_report)
+
+    shadow = commands.add_parser(
+        "shadow-report", help="compare a shadow model with the served one, paired on the same requests, with labels")
+    _add_report_options(shadow)
+    shadow.add_argument("--shadow", help="the shadow's name in the exposure log (default: the only one there)")
+    shadow.set_defaults(run=_shadow_report)
     return parser
+
+
+def _add_report_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--exposures", required=True, type=Path,
+                         help="directory of the service's exposure *.jsonl files")
+    command.add_argument("--labels", required=True, type=Path,
+                         help="Parquet or CSV: requestId, itemId, one 0/1 column per task")
+    command.add_argument("--out", type=Path, help="directory for report.json and report.md")
+    command.add_argument("--bootstrap", type=_resamples, default=1000, help="bootstrap resamples of units (users)")
+    command.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+
+
+def _resamples(text: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {count}")
+    return count
 
 
 def _add_set_option(command: argparse.ArgumentParser, example: str) -> None:
@@ -240,19 +259,30 @@ def _num(value) -> str:
 
 
 def _ab_report(args: argparse.Namespace) -> None:
-    from stemnet.ab_report import ab_report, experiment_shares, format_report, parse_shares, write_report
+    from stemnet.ab_report import ab_report, experiment_shares, format_report, parse_shares
 
-    if args.bootstrap < 1:
-        raise DataError(f"--bootstrap must be at least 1, got {args.bootstrap}")
     if args.experiment:
         shares = experiment_shares(args.experiment)
     else:
         shares = parse_shares(args.expected_shares) if args.expected_shares else None
     report = ab_report(args.exposures, args.labels, shares, bootstrap=args.bootstrap, seed=args.seed)
-    print(format_report(report), end="")
-    if args.out:
-        write_report(report, args.out)
-        print(f"wrote {args.out / 'report.json'} and {args.out / 'report.md'}")
+    _print_and_write(report, "A/B report", format_report(report), args.out)
+
+
+def _shadow_report(args: argparse.Namespace) -> None:
+    from stemnet.shadow_report import format_report, shadow_report
+
+    report = shadow_report(args.exposures, args.labels, args.shadow, bootstrap=args.bootstrap, seed=args.seed)
+    _print_and_write(report, "Shadow report", format_report(report), args.out)
+
+
+def _print_and_write(report: dict, title: str, markdown: str, out: Path | None) -> None:
+    from stemnet.ab_report import write_report
+
+    print(markdown, end="")
+    if out:
+        write_report(report, f"# {title}\n\n{markdown}", out)
+        print(f"wrote {out / 'report.json'} and {out / 'report.md'}")
 
 
 def _benchmark(args: argparse.Namespace) -> None:

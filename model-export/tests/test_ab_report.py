@@ -85,6 +85,26 @@ def test_bootstrap_is_deterministic_for_a_seed_and_varies_with_it(logs):
     assert runs[0]["arms"]["exact"]["metrics"]["follow.auc"]["ci95"] != runs[2]["arms"]["exact"]["metrics"]["follow.auc"]["ci95"]
 
 
+def test_shadow_lines_leave_the_ab_report_unchanged(logs, tmp_path):
+    # Each request also scored by a shadow whose scores are the labels: counted as traffic, it would make both arms
+    # look perfect, or (as the same requestId and items again) be refused as exposed twice.
+    labels = {(row["requestId"], row["itemId"]): row
+              for row in pd.read_parquet(logs / "labels.parquet").to_dict("records")}
+    (tmp_path / "exposures").mkdir()
+    for file in sorted((logs / "exposures").glob("*.jsonl")):
+        served = [json.loads(line) for line in file.read_text().splitlines()]
+        shadows = [{**record, "role": "shadow", "shadow": "oracle", "model": "oracle", "servedModel": record["model"],
+                    "items": [{"itemId": item["itemId"],
+                               "scores": {task: float(labels[record["requestId"], item["itemId"]][task])
+                                          for task in TASKS}} for item in record["items"]]}
+                   for record in served]
+        (tmp_path / "exposures" / file.name).write_text(
+            "".join(json.dumps({**record, "role": "served"}) + "\n" for record in served)
+            + "".join(json.dumps(record) + "\n" for record in shadows))
+    arguments = {"labels_path": logs / "labels.parquet", "shares": {"exact": 0.5, "noisy": 0.5}, "bootstrap": 30}
+    assert ab_report(tmp_path / "exposures", **arguments) == ab_report(logs / "exposures", **arguments)
+
+
 def test_sample_ratio_test_flags_60_40_and_passes_a_balanced_split():
     skewed = sample_ratio_test({"a": 6000, "b": 4000}, {"a": 0.5, "b": 0.5})
     assert skewed["mismatch"] and skewed["chi2"] == pytest.approx(400.0) and skewed["p_value"] < 1e-80
