@@ -110,6 +110,22 @@ public final class TestBundle {
         }
     }
 
+    /**
+     * A temporary directory with {@code models/stem-net} and {@code models/mmoe} (the test bundle under a second name)
+     * and {@code experiments.yaml} holding {@code experimentFile}: two models to split or shadow.
+     */
+    public static Path twoModelsAndExperiments(String prefix, String experimentFile) {
+        try {
+            Path root = Files.createTempDirectory(prefix);
+            copyTo(root.resolve("models/stem-net"));
+            copyAsModel(root.resolve("models/mmoe"), "mmoe");
+            Files.writeString(root.resolve("experiments.yaml"), experimentFile);
+            return root;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A copy served under another model name, e.g. a second arm or a shadow. */
     public static Path copyAsModel(Path target, String modelName) {
         copyTo(target);

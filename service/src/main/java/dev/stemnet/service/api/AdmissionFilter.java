@@ -9,11 +9,8 @@ import dev.stemnet.service.pipeline.Priority;
 import dev.stemnet.service.pipeline.ScoringPipeline;
 import dev.stemnet.service.scoring.Deadline;
 import jakarta.servlet.FilterChain;
-import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
-import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
@@ -76,67 +73,13 @@ class AdmissionFilter extends OncePerRequestFilter {
         }
         try (ticket) {
             request.setAttribute(TICKET, ticket);
-            chain.doFilter(new BodyWithinDeadline(request, requestDeadline), response);
-        }
-    }
-
-    private static final class BodyWithinDeadline extends HttpServletRequestWrapper {
-        private final Deadline deadline;
-        private ServletInputStream body;
-
-        BodyWithinDeadline(HttpServletRequest request, Deadline deadline) {
-            super(request);
-            this.deadline = deadline;
-        }
-
-        @Override
-        public ServletInputStream getInputStream() throws IOException {
-            if (body == null) {
-                body = new DeadlineCheckedStream(super.getInputStream(), deadline);
-            }
-            return body;
-        }
-    }
-
-    /** Checks the deadline before each read; a client that stalls outright is cut by Tomcat's connection timeout. */
-    private static final class DeadlineCheckedStream extends ServletInputStream {
-        private final ServletInputStream in;
-        private final Deadline deadline;
-
-        DeadlineCheckedStream(ServletInputStream in, Deadline deadline) {
-            this.in = in;
-            this.deadline = deadline;
-        }
-
-        @Override
-        public int read() throws IOException {
-            checkDeadline();
-            return in.read();
-        }
-
-        @Override
-        public int read(byte[] buffer, int offset, int length) throws IOException {
-            checkDeadline();
-            return in.read(buffer, offset, length);
-        }
-
-        private void checkDeadline() {
-            deadline.check("the request body was read");
-        }
-
-        @Override
-        public boolean isFinished() {
-            return in.isFinished();
-        }
-
-        @Override
-        public boolean isReady() {
-            return in.isReady();
-        }
-
-        @Override
-        public void setReadListener(ReadListener listener) {
-            in.setReadListener(listener);
+            // A client that stalls outright is cut by Tomcat's connection timeout; one that trickles, here.
+            chain.doFilter(new CheckedBody(request, new CheckedBody.Check() {
+                @Override
+                public void beforeRead() {
+                    requestDeadline.check("the request body was read");
+                }
+            }), response);
         }
     }
 }

@@ -2,11 +2,8 @@ package dev.stemnet.service.api;
 
 import dev.stemnet.service.config.StemProperties;
 import jakarta.servlet.FilterChain;
-import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
-import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import org.springframework.http.HttpStatus;
@@ -42,75 +39,13 @@ class RequestSizeLimitFilter extends OncePerRequestFilter {
                     new RequestTooLargeException(maxBytes).getMessage(), request.getRequestURI());
             return;
         }
-        chain.doFilter(new LimitedRequest(request, maxBytes), response);
-    }
-
-    private static final class LimitedRequest extends HttpServletRequestWrapper {
-        private final long maxBytes;
-        private ServletInputStream limited;
-
-        LimitedRequest(HttpServletRequest request, long maxBytes) {
-            super(request);
-            this.maxBytes = maxBytes;
-        }
-
-        @Override
-        public ServletInputStream getInputStream() throws IOException {
-            if (limited == null) {
-                limited = new LimitedInputStream(super.getInputStream(), maxBytes);
+        chain.doFilter(new CheckedBody(request, new CheckedBody.Check() {
+            @Override
+            public void afterRead(long bytesSoFar) throws RequestTooLargeException {
+                if (bytesSoFar > maxBytes) {
+                    throw new RequestTooLargeException(maxBytes);
+                }
             }
-            return limited;
-        }
-    }
-
-    private static final class LimitedInputStream extends ServletInputStream {
-        private final ServletInputStream in;
-        private final long maxBytes;
-        private long read;
-
-        LimitedInputStream(ServletInputStream in, long maxBytes) {
-            this.in = in;
-            this.maxBytes = maxBytes;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = in.read();
-            if (b >= 0) {
-                count(1);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] buffer, int offset, int length) throws IOException {
-            int n = in.read(buffer, offset, length);
-            if (n > 0) {
-                count(n);
-            }
-            return n;
-        }
-
-        private void count(int bytes) throws RequestTooLargeException {
-            read += bytes;
-            if (read > maxBytes) {
-                throw new RequestTooLargeException(maxBytes);
-            }
-        }
-
-        @Override
-        public boolean isFinished() {
-            return in.isFinished();
-        }
-
-        @Override
-        public boolean isReady() {
-            return in.isReady();
-        }
-
-        @Override
-        public void setReadListener(ReadListener listener) {
-            in.setReadListener(listener);
-        }
+        }), response);
     }
 }

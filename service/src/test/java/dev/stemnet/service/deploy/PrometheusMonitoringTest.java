@@ -130,9 +130,7 @@ class PrometheusMonitoringTest {
     private static void startService() throws IOException {
         Path models = root.resolve("models");
         Path stemNet = TestBundle.copyTo(models.resolve("stem-net"));
-        Path mmoe = TestBundle.copyTo(models.resolve("mmoe"));
-        Path manifest = mmoe.resolve("manifest.json");
-        Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"name\": \"stem-net\"", "\"name\": \"mmoe\""));
+        Path mmoe = TestBundle.copyAsModel(models.resolve("mmoe"), "mmoe");
         RedisServiceProperties.loadBundles(TestRedis.shared(), stemNet, mmoe);
         Map<String, Object> configMap = chart.named("ConfigMap", RenderedChart.RELEASE + "-stem-net-config");
         Path application = Files.writeString(root.resolve("application.yaml"), chart.applicationYaml());

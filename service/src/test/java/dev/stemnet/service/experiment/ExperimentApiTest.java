@@ -58,7 +58,7 @@ class ExperimentApiTest extends ServiceOverHttp {
                   - {name: a, ranges: "0-49"}
                   - {name: b, ranges: "50-99"}
             """;
-    private static final Path ROOT = createRoot();
+    private static final Path ROOT = TestBundle.twoModelsAndExperiments("stem-experiments", CONFIG_V1);
     private static final Path REPOSITORY = ROOT.resolve("models");
     private static final Path CONFIG = ROOT.resolve("experiments.yaml");
     private static final Path EXPOSURES = ROOT.resolve("exposures");
@@ -75,18 +75,6 @@ class ExperimentApiTest extends ServiceOverHttp {
                 "stem.experiments.config", CONFIG.toString(),
                 "stem.experiments.force-callers.qa-dashboard", QA_TOKEN,
                 "stem.experiments.exposure-log.dir", EXPOSURES.toString());
-    }
-
-    private static Path createRoot() {
-        try {
-            Path root = Files.createTempDirectory("stem-experiments");
-            TestBundle.copyTo(root.resolve("models/stem-net"));
-            TestBundle.copyAsModel(root.resolve("models/mmoe"), "mmoe");
-            Files.writeString(root.resolve("experiments.yaml"), CONFIG_V1);
-            return root;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Test

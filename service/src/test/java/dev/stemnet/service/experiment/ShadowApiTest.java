@@ -44,7 +44,7 @@ class ShadowApiTest extends ServiceOverHttp {
             shadows:
               - {name: mmoe-shadow, model: mmoe, salt: shadow-1, buckets: 100, percent: 100}
             """;
-    private static final Path ROOT = createRoot();
+    private static final Path ROOT = TestBundle.twoModelsAndExperiments("stem-shadow", CONFIG);
     private static final Path EXPOSURES = ROOT.resolve("exposures");
     private static final Duration WITHIN = Duration.ofSeconds(30);
     private static final Map<String, String> SHADOW = Map.of("shadow", "mmoe-shadow", "model", "mmoe");
@@ -63,18 +63,6 @@ class ShadowApiTest extends ServiceOverHttp {
         properties.add("stem.experiments.exposure-log.dir", EXPOSURES::toString);
         properties.add("stem.scoring.max-concurrent", () -> "1");
         properties.add("stem.scoring.deadline", () -> "1m");
-    }
-
-    private static Path createRoot() {
-        try {
-            Path root = Files.createTempDirectory("stem-shadow");
-            TestBundle.copyTo(root.resolve("models/stem-net"));
-            TestBundle.copyAsModel(root.resolve("models/mmoe"), "mmoe");
-            Files.writeString(root.resolve("experiments.yaml"), CONFIG);
-            return root;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Test
