@@ -41,15 +41,6 @@ BENCH_DATA   := $(BUILD)/data/bench-paper
 BENCH_BUNDLE := $(BUILD)/bench-bundles/stem-net
 JMH_ARGS     ?= -prof gc
 LOAD_ARGS    ?=
-# Offered load at 1x, 2x and 4x saturation with hey over loopback, on a service of its own serving the `make run`
-# model (ports 8080/8081 free): status counts and p50/p99 of accepted and refused requests per level.
-# Settings: OVERLOAD_ARGS='--candidates 20 --seconds 30', SERVICE_OPTS='--stem.scoring.max-concurrent=4'.
-OVERLOAD_ARGS ?=
-overload: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
-	scripts/install-test-deps.sh
-	scripts/with-service.sh $(BUILD)/bundles \
-	    $(PYTHON) scripts/perf/overload.py --bundle $(RUN_BUNDLE) $(OVERLOAD_ARGS)
-
 # The two-arm A/B load test: AB_BUNDLE (FP32) as stem-net against its int8 quantization as stem-net-int8, split
 # 50/50 by user (AB_EXPERIMENT), in a model repository of their own. AB_TEST: the test split AB_BUNDLE was trained
 # on, for the int8 accuracy check (e.g. AB_BUNDLE=build/bench-bundles/stem-net AB_TEST=build/data/bench-paper/test.parquet).
@@ -59,7 +50,7 @@ AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
 AB_REPOSITORY := $(BUILD)/ab-bundles
 
 .PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
-        serving-overhead warmup-timeline load-test load-test-ab quality-bar overload
+        serving-overhead warmup-timeline load-test load-test-ab quality-bar overload shadow-cost
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -133,6 +124,18 @@ overload: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/install-test-deps.sh
 	scripts/with-service.sh $(BUILD)/bundles \
 	    $(PYTHON) scripts/perf/overload.py --bundle $(RUN_BUNDLE) $(OVERLOAD_ARGS)
+
+# What a 100% shadow of the same model costs the served traffic below saturation (phases without and with it
+# alternating on one service), and the shadows' fate at 1x-4x saturation: scripts/perf/shadow_cost.py.
+SHADOW_COST_DIR := $(BUILD)/shadow-cost
+shadow-cost: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
+	scripts/install-test-deps.sh
+	mkdir -p $(SHADOW_COST_DIR) && printf 'shadows: [{name: same-model, model: stem-net, salt: s, buckets: 1, percent: 100}]\n' \
+	    > $(SHADOW_COST_DIR)/experiments.yaml
+	SERVICE_OPTS="--stem.experiments.config=$(abspath $(SHADOW_COST_DIR))/experiments.yaml \
+	    --stem.admin.token=shadow-cost $${SERVICE_OPTS:-}" scripts/with-service.sh $(BUILD)/bundles \
+	    $(PYTHON) scripts/perf/shadow_cost.py --bundle $(RUN_BUNDLE) --experiment-file $(SHADOW_COST_DIR)/experiments.yaml \
+	    --admin-token shadow-cost $(SHADOW_COST_ARGS)
 
 # The two-arm A/B load test: a service of its own (ports 8080/8081 free) serving AB_BUNDLE and its int8 copy under
 # AB_EXPERIMENT; Gatling fails a response that carries no arm, then ab_arm_metrics.py prints the service's per-arm

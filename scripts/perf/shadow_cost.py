@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""What a 100% shadow of the same size costs the served traffic, and that overload sheds shadows first.
+
+One service, its experiment file rewritten and reloaded between phases (POST :8081/actuator/experiments), so that
+phases without and with the shadow alternate on the same warm process: below saturation (--fraction of it) the
+served requests' status counts and client-side p50/p99 without and with the shadow, then with the shadow at 1x, 2x
+and 4x saturation what became of the shadows (stem_shadow_requests_total by outcome) beside the served requests'
+429s. The shadow is the serving model itself (`shadow.model = --model`): the same work again, off the request path.
+
+    scripts/with-service.sh ... python3 scripts/perf/shadow_cost.py --bundle build/bundles/stem-net \\
+        --experiment-file build/shadow-cost/experiments.yaml --admin-token TOKEN
+
+needs the service started with --stem.experiments.config=<--experiment-file> and --stem.admin.token=<TOKEN> (`make
+shadow-cost` does all of it) and `hey` on the PATH. Loopback only.
+"""
+import argparse
+import random
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import overload  # noqa: E402  (the load generation is overload.py's)
+
+WITHOUT = """version: shadow-cost-off-{round}
+layers:
+  - {{name: label, salt: shadow-cost-label, buckets: 2, arms: [{{name: a, percent: 50}}, {{name: b, percent: 50}}]}}
+"""
+WITH = WITHOUT.replace("off-", "on-") + """shadows:
+  - {{name: same-model, model: {model}, salt: shadow-cost-1, buckets: 100, percent: 100}}
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--model", default="stem-net", help="the serving model, shadowed by itself")
+    parser.add_argument("--experiment-file", type=Path, required=True, help="the service's stem.experiments.config")
+    parser.add_argument("--admin-token", required=True)
+    parser.add_argument("--url", default="http://127.0.0.1:8080/v1/score")
+    parser.add_argument("--management", default="http://127.0.0.1:8081")
+    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--fraction", type=float, default=0.3, help="of saturation, for the with/without comparison")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--overload-levels", default="1,2,4")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        bodies = overload.write_bodies(args.bundle, args.candidates, Path(scratch), random.Random(0))
+        configure(args, WITHOUT.format(round=0))
+        saturation = overload.measure_saturation(args.url, bodies, 16, args.seconds)
+        rate = args.fraction * saturation
+        print(f"saturation: {saturation:.1f} requests/s without a shadow; comparison at {args.fraction:g}x = "
+              f"{rate:.0f} requests/s, {args.rounds} interleaved rounds of {args.seconds} s", flush=True)
+        print()
+        print("| round | shadow | 200 | 429 | 504 | other | accepted p50 / p99 ms | shadows scored / shed / failed |")
+        print("|---|---|---|---|---|---|---|---|")
+        p99 = {"off": [], "on": []}
+        for round_ in range(1, args.rounds + 1):
+            for mode, template in (("off", WITHOUT), ("on", WITH)):
+                configure(args, template.format(round=round_, model=args.model))
+                before = shadow_outcomes(args.management)
+                rows = overload.offer(args.url, bodies, rate, args.seconds)
+                after = shadow_outcomes(args.management)
+                accepted = [t for t, status in rows if status == 200]
+                p99[mode].append(float(overload.percentile(accepted, 0.99)))
+                print(f"| {round_} | {mode} | {counts(rows)} | {overload.percentile(accepted, 0.5)} / "
+                      f"{overload.percentile(accepted, 0.99)} | {shadows(before, after)} |", flush=True)
+        ratio = sum(p99["on"]) / sum(p99["off"])
+        print(f"\nserved p99 with the shadow / without: {ratio:.3f} (mean of {args.rounds} rounds each)\n")
+
+        configure(args, WITH.format(round=args.rounds + 1, model=args.model))
+        print("| level | offered req/s | 200 | 429 | 504 | other | refused p99 ms | shadows scored / shed / failed |")
+        print("|---|---|---|---|---|---|---|---|")
+        for level in (float(x) for x in args.overload_levels.split(",")):
+            before = shadow_outcomes(args.management)
+            rows = overload.offer(args.url, bodies, level * saturation, args.seconds)
+            after = shadow_outcomes(args.management)
+            refused = [t for t, status in rows if status not in (0, 200)]
+            print(f"| {level:g}x | {level * saturation:.0f} | {counts(rows)} | {overload.percentile(refused, 0.99)} | "
+                  f"{shadows(before, after)} |", flush=True)
+    return 0
+
+
+def configure(args, text: str) -> None:
+    args.experiment_file.write_text(text)
+    request = urllib.request.Request(args.management + "/actuator/experiments", method="POST",
+                                     headers={"Authorization": "Bearer " + args.admin_token})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        if response.status != 200:
+            raise SystemExit(f"reload answered {response.status}")
+
+
+def shadow_outcomes(management: str) -> dict:
+    with urllib.request.urlopen(management + "/actuator/prometheus", timeout=30) as response:
+        text = response.read().decode()
+    outcomes = {}
+    for line in text.splitlines():
+        if line.startswith("stem_shadow_requests_total{"):
+            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+            outcomes[outcome] = outcomes.get(outcome, 0) + float(line.rsplit(" ", 1)[1])
+    return outcomes
+
+
+def counts(rows: list) -> str:
+    count = {code: sum(1 for _, status in rows if status == code) for code in (200, 429, 504)}
+    return f"{count[200]} | {count[429]} | {count[504]} | {len(rows) - sum(count.values())}"
+
+
+def shadows(before: dict, after: dict) -> str:
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    shed = delta.get("overload", 0) + delta.get("queue_full", 0)
+    failed = delta.get("not_loaded", 0) + delta.get("timeout", 0) + delta.get("error", 0)
+    return f"{delta.get('scored', 0):.0f} / {shed:.0f} / {failed:.0f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
