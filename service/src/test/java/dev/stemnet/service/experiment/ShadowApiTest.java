@@ -7,6 +7,7 @@ import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.TestBundle;
 import dev.stemnet.service.api.HeldEmbeddingStores;
+import dev.stemnet.service.model.ModelRegistry;
 import dev.stemnet.service.pipeline.Admission;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -55,6 +56,9 @@ class ShadowApiTest extends ServiceOverHttp {
     @Autowired
     private Admission admission;
 
+    @Autowired
+    private ModelRegistry registry;
+
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry properties) {
         properties.add("stem.models.repository", () -> ROOT.resolve("models").toString());
@@ -63,6 +67,12 @@ class ShadowApiTest extends ServiceOverHttp {
         properties.add("stem.experiments.exposure-log.dir", EXPOSURES::toString);
         properties.add("stem.scoring.max-concurrent", () -> "1");
         properties.add("stem.scoring.deadline", () -> "1m");
+    }
+
+    /** Readiness waits for the default model only; the shadow's warm-up must not take a test's held fetch either. */
+    @Override
+    protected boolean isReady() {
+        return super.isReady() && registry.isServing("mmoe");
     }
 
     @Test
