@@ -40,7 +40,8 @@ public record StemProperties(
 
     /**
      * @param maxCandidates   larger requests are refused with 400
-     * @param maxConcurrent   requests scored at once
+     * @param maxConcurrent   requests scored at once; 0 (the default): the cores available to the JVM, container
+     *                        limits included
      * @param maxQueued       admitted requests beyond those (reading their body or waiting for a slot); past that,
      *                        or when the estimated time to scores passes the deadline, a request is refused with 429
      *                        on arrival
@@ -51,12 +52,19 @@ public record StemProperties(
      */
     public record Scoring(
             @Min(1) int maxCandidates,
-            @Min(1) int maxConcurrent,
+            @Min(0) int maxConcurrent,
             @Min(0) int maxQueued,
             @Min(1) int spareThreads,
             @NotNull Duration deadline,
             @NotNull DataSize maxBodySize,
-            @NotNull UnknownFeaturePolicy unknownFeatures) {}
+            @NotNull UnknownFeaturePolicy unknownFeatures) {
+
+        public Scoring {
+            if (maxConcurrent == 0) {
+                maxConcurrent = Runtime.getRuntime().availableProcessors();
+            }
+        }
+    }
 
     /**
      * The warm-up on generated traffic each version gets after its parity check, before it serves.

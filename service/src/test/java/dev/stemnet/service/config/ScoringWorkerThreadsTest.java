@@ -20,6 +20,13 @@ class ScoringWorkerThreadsTest {
     }
 
     @Test
+    void zeroScoringSlotsMeansOnePerCoreTheJvmSees() {
+        StemProperties.Scoring perCore = new StemProperties.Scoring(1000, 0, 32, 16, Duration.ofMillis(500),
+                DataSize.ofMegabytes(2), UnknownFeaturePolicy.REJECT);
+        assertThat(perCore.maxConcurrent()).isEqualTo(Runtime.getRuntime().availableProcessors());
+    }
+
+    @Test
     void refusesAnExplicitTomcatThreadCountThatWouldUndoTheArithmetic() {
         MockEnvironment environment = new MockEnvironment().withProperty("server.tomcat.threads.max", "200");
         assertThatThrownBy(() -> ScoringWorkerThreads.threads(SCORING, environment))
