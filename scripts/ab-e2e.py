@@ -26,8 +26,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +34,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+
+import e2e_support
+from e2e_support import CheckFailed
 
 REPO = Path(__file__).resolve().parents[1]
 ARMS = {"stem": "stem_net", "mmoe": "mmoe"}  # arm name -> model (bundle directory and served name)
@@ -59,14 +60,6 @@ shadows:
     buckets: 1000
     percent: 100
 """
-READY_DEADLINE_S = 120
-STOP_DEADLINE_S = 60
-
-
-class CheckFailed(Exception):
-    pass
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", required=True, type=Path, help="directory with the stem_net and mmoe bundles")
@@ -129,28 +122,13 @@ def replay_and_report(args: argparse.Namespace, phase: Path, experiment: str, re
 
 @contextmanager
 def running_service(jar: Path, repository: Path, experiment: Path, exposures: Path, log_path: Path) -> Iterator[int]:
-    """The jar on free 127.0.0.1 ports, ready; yields its port, then stops it with SIGTERM, the graceful stop that
-    writes out the exposure queue after the last request."""
-    port, management_port = free_ports(2)
-    with log_path.open("w") as log:
-        service = subprocess.Popen(
-            ["java", *os.environ.get("JAVA_OPTS", "").split(), "-jar", str(jar),
-             f"--server.port={port}", f"--management.server.port={management_port}", "--server.address=127.0.0.1",
-             "--management.server.address=127.0.0.1", f"--stem.models.repository={repository}",
-             # Readiness waits for the default model; it serves requests that no A/B arm takes (the shadow phase).
-             "--stem.models.default=stem_net",
-             f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}"],
-            stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_ready(service, management_port, log_path)
-            yield port
-        finally:
-            service.send_signal(signal.SIGTERM)
-            try:
-                service.wait(timeout=STOP_DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                service.kill()
-                raise CheckFailed(f"the service did not stop within {STOP_DEADLINE_S}s of SIGTERM; see {log_path}")
+    """The jar serving `repository` under `experiment`, logging exposures; yields its public port."""
+    options = [f"--stem.models.repository={repository}",
+               # Readiness waits for the default model; it serves requests that no A/B arm takes (the shadow phase).
+               "--stem.models.default=stem_net",
+               f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}"]
+    with e2e_support.running_service(jar, options, log_path) as ports:
+        yield ports.public
 
 
 def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.DataFrame]:
@@ -173,36 +151,6 @@ def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.D
         })
     labels = test[["requestId", item_field, *manifest["tasks"]]].rename(columns={item_field: "itemId"})
     return requests, labels
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the OS hands out as free; the sockets stay open until all are picked so the ports differ."""
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def wait_ready(service: subprocess.Popen, management_port: int, log: Path) -> None:
-    deadline = time.monotonic() + READY_DEADLINE_S
-    last_answer = "no answer"
-    while time.monotonic() < deadline:
-        if service.poll() is not None:
-            raise CheckFailed(f"the service exited with {service.returncode}; see {log}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", management_port, timeout=2)
-            connection.request("GET", "/actuator/health/readiness")
-            response = connection.getresponse()
-            if response.status == 200:
-                return
-            last_answer = f"{response.status} {response.read()[:300]!r}"
-        except OSError as error:
-            last_answer = str(error)  # not listening yet
-        time.sleep(0.2)  # poll interval, not a synchronisation: the loop ends on readiness or the deadline
-    raise CheckFailed(f"the service was not ready within {READY_DEADLINE_S}s (readiness: {last_answer}); see {log}")
 
 
 def replay(port: int, requests: list[dict]) -> None:
