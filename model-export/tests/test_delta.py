@@ -231,3 +231,14 @@ def test_day_slices_partition_the_rows_and_late_ads_start_later(config, days, tm
     assert set(parts[1]["ad_id"]) - set(parts[0]["ad_id"])  # ads launched on day 2
     with pytest.raises(ConfigError, match="no days"):
         generate(load_config(CONFIGS / "tiny.yaml").data, tmp_path / "x", days=(1, 1))
+
+
+def test_bundle_out_from_a_bundle_and_delta_is_a_new_bundle_of_the_grown_model(base, first, days, tmp_path):
+    out = tmp_path / "rebuilt"
+    assert main(["train", "--config", str(CONFIGS / "delta.yaml"), "--epochs", "1", "--data", str(days / "day-3"),
+                 "--from-bundle", str(base), "--from-delta", str(first[0]), "--bundle-out", str(out)]) == 0
+    rebuilt, served = BundleScorer(out), ServedModel(base, [first[0]])
+    assert rebuilt.manifest["model"]["version"] != served.manifest["model"]["version"]
+    for field, indices in served.vocab.items():
+        assert all(rebuilt.vocab[field][value] == index for value, index in indices.items())  # indices kept
+    assert worst_parity_error(out) <= TOLERANCE
