@@ -1,11 +1,12 @@
 """Fresh embeddings on real data: a bundle trained on some days of KuaiRand-Pure, then one delta per following day
-(embedding rows only, the dense network frozen), against the same bundle left frozen. Prints, per model state, the
+(embedding rows only, the dense network frozen), against the same bundle left frozen and, for reference, a new bundle
+trained from scratch on every day up to the last delta's. Prints, per model state, the
 test day's AUC per task (ONNX Runtime on the base graph with the state's rows, as the service scores) and the share of
 test impressions whose item id (and user id) is out of vocabulary. model-export/docs/fresh-embeddings.md has the
 figures and how to read them.
 
 From the repository root:
-    PYTHONPATH=model-export model-export/.venv/bin/python model-export/scripts/fresh_embeddings.py \\
+    model-export/.venv/bin/python model-export/scripts/fresh_embeddings.py \\
         --out build/fresh-embeddings [--epochs N] [--source ../shared/data/kuairand-pure-dev]
 
 The raw files are read in place (never copied into the repository); the day slices go to OUT/data/.

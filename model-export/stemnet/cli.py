@@ -261,8 +261,6 @@ def _starting_state(args: argparse.Namespace, config: Config):
         return None
     if args.delta_out is not None and config.export.quantization != "fp32":
         raise ConfigError("--delta-out: a delta carries no graph; drop --quantization/export.quantization int8")
-    if args.checkpoint_dir is not None:
-        raise ConfigError("--checkpoint-dir: not supported with --from-bundle (a delta run is short; rerun it)")
     from stemnet.incremental import read_serving_state
 
     state = read_serving_state(args.from_bundle, args.from_delta)

@@ -36,6 +36,7 @@ from stemnet.models.registry import build_model
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DELTA_FILE = "delta.json"
+MODEL_FILE = "model.onnx"
 # The exporter wraps the model in a module whose attribute is `model` (export/onnx_graph.py, _DenseGraph).
 INITIALIZER_PREFIX = "model."
 EMBEDDINGS_PREFIX = "embeddings."
@@ -123,8 +124,8 @@ class ServingState:
         missing = sorted(k for k in state if not k.startswith(EMBEDDINGS_PREFIX) and k not in self.dense)
         if missing:
             raise ConfigError(
-                f"{self.root / MODEL_FILE}: no initializer {INITIALIZER_PREFIX}{missing[0]} (and {len(missing) - 1} more): "
-                "the dense weights cannot be recovered from this graph"
+                f"{self.root / MODEL_FILE}: no initializer named {[INITIALIZER_PREFIX + k for k in missing[:3]]}"
+                f"{f' (and {len(missing) - 3} more)' if len(missing) > 3 else ''}: the dense weights cannot be recovered"
             )
         with torch.no_grad():
             for key, tensor in state.items():
@@ -164,9 +165,6 @@ class ServingState:
                 f"misses these fixtures by {worst:.3g} (limit {PARITY_TOLERANCE}): its weights did not come back exactly"
             )
         return worst
-
-
-MODEL_FILE = "model.onnx"
 
 
 def sha256_file(path: Path) -> str:
@@ -339,14 +337,19 @@ def apply_delta(state: ServingState, root: Path) -> None:
             f"{root}: sequence {delta.get('sequence')}, but {state.sequence} delta(s) are applied ({applied}); "
             f"give the deltas of {state.root} in order, 1, 2, 3, ...",
         )
-    vocabs, added = _grown_by(state, delta, root)
-    tables, row_maps = {}, {}
-    by_name = {t.get("name"): t for t in delta.get("tables", [])}
-    if [t.get("name") for t in delta.get("tables", [])] != [t["name"] for t in state.manifest["tables"]]:
-        raise DeltaError("inconsistent", f"{root}: tables {list(by_name)}, the base has {[t['name'] for t in state.manifest['tables']]}")
-    for table in state.manifest["tables"]:
-        entry = by_name[table["name"]]
-        tables[table["name"]], row_maps[table["name"]] = _applied_table(state, table, entry, added, root)
+    try:
+        vocabs, added = _grown_by(state, delta, root)
+        tables, row_maps = {}, {}
+        by_name = {t.get("name"): t for t in delta.get("tables", [])}
+        if [t.get("name") for t in delta.get("tables", [])] != [t["name"] for t in state.manifest["tables"]]:
+            raise _inconsistent(root, f"tables {list(by_name)}, the base has {[t['name'] for t in state.manifest['tables']]}")
+        for table in state.manifest["tables"]:
+            entry = by_name[table["name"]]
+            tables[table["name"]], row_maps[table["name"]] = _applied_table(state, table, entry, added, root)
+    except (KeyError, TypeError, ValueError, OSError) as error:
+        if isinstance(error, DeltaError):
+            raise
+        raise _inconsistent(root, f"malformed delta.json or files: {error!r}") from error
     state.vocabs, state.tables, state.row_maps = vocabs, tables, row_maps
     state.sequence += 1
     state.deltas.append(root)
