@@ -7,6 +7,7 @@ import dev.stemnet.service.embedding.EmbeddingStoreStatus;
 import dev.stemnet.service.embedding.redis.RedisConnection;
 import dev.stemnet.service.embedding.redis.RedisEmbeddingStore;
 import dev.stemnet.service.embedding.redis.RedisKeyLayout;
+import dev.stemnet.service.model.StoredDeltas;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,12 @@ class EmbeddingStoreConfiguration {
         }
         EmbeddingStoreStatus mapped = EmbeddingStoreStatus.available(MAPPED_FILES);
         return () -> mapped;
+    }
+
+    /** Mapped files hold the bundle's rows only: a version starts from the bundle's state and fixtures. */
+    @Bean
+    StoredDeltas noStoredDeltas() {
+        return StoredDeltas.NONE;
     }
 
     @Bean
