@@ -35,7 +35,8 @@ public final class DeltaApplier {
      */
     public DeltaAttempt apply(Path directory, String source, long expectedSequence, DeltaTarget target) {
         DeltaAttempt attempt;
-        long sequence = 0;
+        // Until delta.json is read, the attempt goes by the directory's sequence.
+        long sequence = expectedSequence;
         try {
             DeltaFiles files = reader.read(directory);
             sequence = files.manifest().sequence();

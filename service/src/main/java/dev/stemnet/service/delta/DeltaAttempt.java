@@ -8,7 +8,8 @@ import java.util.Map;
  *
  * @param source      where the delta came from, without file system paths above the repository: e.g.
  *                    {@code stem-net/deltas/000002}, or {@code redis} for a record a replica applied
- * @param sequence    the delta's sequence; 0 when delta.json could not be read
+ * @param sequence    the delta's sequence; when delta.json could not be read, the one its directory name says (0 for
+ *                    none)
  * @param reason      null when applied; the refusal's label when refused; {@code already_applied} when skipped
  * @param message     what was wrong, null when applied
  * @param rowsByTable rows written per table when applied, appended ones included; empty otherwise
