@@ -25,16 +25,16 @@ public record DeltaAttempt(String source, long sequence, Instant at, Outcome out
         rowsByTable = Map.copyOf(rowsByTable);
     }
 
-    static DeltaAttempt applied(String source, long sequence, Map<String, Long> rowsByTable) {
+    public static DeltaAttempt applied(String source, long sequence, Map<String, Long> rowsByTable) {
         return new DeltaAttempt(source, sequence, Instant.now(), Outcome.APPLIED, null, null, rowsByTable);
     }
 
-    static DeltaAttempt refused(String source, long sequence, DeltaRefusedException refusal) {
+    public static DeltaAttempt refused(String source, long sequence, DeltaRefusedException refusal) {
         return new DeltaAttempt(source, sequence, Instant.now(), Outcome.REFUSED, refusal.reason().label(),
                 refusal.getMessage(), Map.of());
     }
 
-    static DeltaAttempt skipped(String source, long sequence, long appliedSequence) {
+    public static DeltaAttempt skipped(String source, long sequence, long appliedSequence) {
         return new DeltaAttempt(source, sequence, Instant.now(), Outcome.SKIPPED, ALREADY_APPLIED,
                 "sequence " + sequence + " is applied already (applied: " + appliedSequence + ")", Map.of());
     }

@@ -15,11 +15,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Reads a model version's rows from Redis (layout in {@link RedisKeyLayout}) with one {@code MGET} per request
  * and table. A row Redis does not have, or holds with the wrong length, fails the request: it is never
- * replaced by zeros or any other made-up row.
+ * replaced by zeros or any other made-up row. A row past the table is refused before Redis is asked; deltas append
+ * rows, so the bounds are the applied state's ({@link #rowsWritten}), not the manifest's.
  */
 public final class RedisEmbeddingStore implements EmbeddingStore {
 
@@ -28,6 +30,8 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
     private final RedisConnection redis;
     private final RedisKeyLayout keys;
     private final Map<String, TableSpec> tables = new HashMap<>();
+    /** Rows per table: the manifest's, grown by each delta applied. */
+    private final Map<String, AtomicLong> rowCounts = new HashMap<>();
     private final MeterRegistry meterRegistry;
 
     /**
@@ -40,6 +44,7 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
         this.keys = keys;
         this.meterRegistry = meterRegistry;
         tableSpecs.forEach(spec -> tables.put(spec.name(), spec));
+        tableSpecs.forEach(spec -> rowCounts.put(spec.name(), new AtomicLong(spec.rows())));
         checkLoaded(tableSpecs);
     }
 
@@ -50,10 +55,11 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
             throw new IllegalArgumentException("unknown table '" + table + "'");
         }
         byte[][] rowKeys = new byte[rows.length][];
+        long rowCount = rowCounts.get(table).get();
         for (int i = 0; i < rows.length; i++) {
-            if (rows[i] < 0 || rows[i] >= spec.rows()) {
+            if (rows[i] < 0 || rows[i] >= rowCount) {
                 throw new IndexOutOfBoundsException(
-                        "row " + rows[i] + " outside table '" + table + "' of " + spec.rows() + " rows");
+                        "row " + rows[i] + " outside table '" + table + "' of " + rowCount + " rows");
             }
             rowKeys[i] = keys.rowKey(table, rows[i]);
         }
@@ -73,6 +79,16 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
             ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
                     .get(destination, i * spec.dim(), spec.dim());
         }
+    }
+
+    /** Grows the table's bounds to a delta's rows; the changed rows are read from Redis anyway, as nothing is kept. */
+    @Override
+    public void rowsWritten(String table, long rowCount, long[] changedRows) {
+        AtomicLong rows = rowCounts.get(table);
+        if (rows == null) {
+            throw new IllegalArgumentException("unknown table '" + table + "'");
+        }
+        rows.accumulateAndGet(rowCount, Math::max);
     }
 
     private List<KeyValue<byte[], byte[]>> mget(String table, byte[][] rowKeys) {
