@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -60,7 +61,8 @@ public final class TestDelta {
     private final List<String> itemsChangedHere = new ArrayList<>();
     private final long itemVocabularyBefore;
     private final Map<String, Long> rowsBefore;
-    private Instant createdAt = Instant.parse("2026-12-04T12:00:00Z");
+    /** An hour before the test ran: ages in the metrics come out positive and near an hour on any clock. */
+    private Instant createdAt = Instant.now().truncatedTo(ChronoUnit.SECONDS).minus(1, ChronoUnit.HOURS);
 
     private TestDelta(Manifest manifest, long sequence, Map<String, String> added, Map<String, String> changed,
             long itemVocabularyBefore, Map<String, Long> rowsBefore) {
@@ -110,6 +112,10 @@ public final class TestDelta {
     public TestDelta createdAt(Instant instant) {
         this.createdAt = instant;
         return this;
+    }
+
+    public Instant createdAt() {
+        return createdAt;
     }
 
     public long sequence() {

@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -55,6 +57,8 @@ public final class ModelRepository implements AutoCloseable {
     /** By directory; read and written on the scan thread only. */
     private final Map<Path, String> fingerprints = new HashMap<>();
     private final Map<String, LoadAttempt> lastAttempts = new ConcurrentHashMap<>();
+    /** Bundle directories whose ignored deltas/ were logged; scan thread only. */
+    private final Set<Path> ignoredDeltaDirectories = new HashSet<>();
     /** Read and written on the scan thread only. */
     private int storeRetries;
     private boolean storeRetryScheduled;
@@ -129,6 +133,7 @@ public final class ModelRepository implements AutoCloseable {
     /** The pending deltas of the version serving from {@code directory}, if one does. */
     private List<DeltaAttempt> applyPendingDeltas(Path directory) {
         if (deltas == null) {
+            warnOfIgnoredDeltas(directory);
             return List.of();
         }
         for (ServingModel serving : registry.serving()) {
@@ -171,7 +176,9 @@ public final class ModelRepository implements AutoCloseable {
         LoadAttempt attempt;
         try {
             LoadedModel model = loader.load(directory);
-            if (deltas != null) {
+            if (deltas == null) {
+                warnOfIgnoredDeltas(directory);
+            } else {
                 try {
                     deltaAttempts.addAll(deltas.applyAll(directory, model));
                 } catch (RuntimeException e) {
@@ -194,6 +201,15 @@ public final class ModelRepository implements AutoCloseable {
         }
         lastAttempts.put(name, attempt);
         return attempt;
+    }
+
+    /** Deltas put beside a bundle that reads its rows from Redis would otherwise be ignored without a word. */
+    private void warnOfIgnoredDeltas(Path directory) {
+        if (Files.isDirectory(directory.resolve(RepositoryDeltas.DIRECTORY)) && ignoredDeltaDirectories.add(directory)) {
+            log.warn("Ignoring {}: with the Redis store deltas are loaded into Redis with"
+                    + " --stem.embedding.redis.load-delta=<delta dir>, and every replica applies them from there",
+                    directory.resolve(RepositoryDeltas.DIRECTORY));
+        }
     }
 
     private List<String> unloadModelsWithoutDirectory(List<Path> directories) {

@@ -79,7 +79,7 @@ class DeltaApplierTest {
         assertThat(scores(ITEMS)).isEqualTo(TestDelta.expectedScores(ITEMS, delta::baseItemScoringAs));
         EmbeddingState state = model.scorer().embeddings();
         assertThat(state.sequence()).isEqualTo(1);
-        assertThat(state.deltaCreatedAt()).isEqualTo("2026-12-04T12:00:00Z");
+        assertThat(state.deltaCreatedAt()).isEqualTo(delta.createdAt());
         assertThat(state.vocabulary("ad_id").size()).isEqualTo(model.bundle().vocabulary("ad_id").size() + 2);
         assertThat(state.vocabulary("ad_id").indexOf("fresh-2")).isEqualTo(model.bundle().vocabulary("ad_id").size() + 1);
         model.manifest().tables().forEach(table -> assertThat(state.rows(table.name())).isEqualTo(table.rows() + 2));

@@ -29,9 +29,7 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
 
     private final RedisConnection redis;
     private final RedisKeyLayout keys;
-    private final Map<String, TableSpec> tables = new HashMap<>();
-    /** Rows per table: the manifest's, grown by each delta applied. */
-    private final Map<String, AtomicLong> rowCounts = new HashMap<>();
+    private final Map<String, Table> tables = new HashMap<>();
     private final MeterRegistry meterRegistry;
 
     /**
@@ -43,19 +41,19 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
         this.redis = redis;
         this.keys = keys;
         this.meterRegistry = meterRegistry;
-        tableSpecs.forEach(spec -> tables.put(spec.name(), spec));
-        tableSpecs.forEach(spec -> rowCounts.put(spec.name(), new AtomicLong(spec.rows())));
+        tableSpecs.forEach(spec -> tables.put(spec.name(), new Table(spec, new AtomicLong(spec.rows()))));
         checkLoaded(tableSpecs);
     }
 
     @Override
     public void fetchRows(String table, long[] rows, float[] destination) {
-        TableSpec spec = tables.get(table);
-        if (spec == null) {
+        Table known = tables.get(table);
+        if (known == null) {
             throw new IllegalArgumentException("unknown table '" + table + "'");
         }
+        TableSpec spec = known.spec();
         byte[][] rowKeys = new byte[rows.length][];
-        long rowCount = rowCounts.get(table).get();
+        long rowCount = known.rows().get();
         for (int i = 0; i < rows.length; i++) {
             if (rows[i] < 0 || rows[i] >= rowCount) {
                 throw new IndexOutOfBoundsException(
@@ -84,12 +82,15 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
     /** Grows the table's bounds to a delta's rows; the changed rows are read from Redis anyway, as nothing is kept. */
     @Override
     public void rowsWritten(String table, long rowCount, long[] changedRows) {
-        AtomicLong rows = rowCounts.get(table);
-        if (rows == null) {
+        Table known = tables.get(table);
+        if (known == null) {
             throw new IllegalArgumentException("unknown table '" + table + "'");
         }
-        rows.accumulateAndGet(rowCount, Math::max);
+        known.rows().accumulateAndGet(rowCount, Math::max);
     }
+
+    /** @param rows the manifest's, grown by each delta applied */
+    private record Table(TableSpec spec, AtomicLong rows) {}
 
     private List<KeyValue<byte[], byte[]>> mget(String table, byte[][] rowKeys) {
         try {
