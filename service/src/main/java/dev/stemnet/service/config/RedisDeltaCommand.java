@@ -26,7 +26,6 @@ import jakarta.validation.Validation;
 import jakarta.validation.ValidatorFactory;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.Banner;
@@ -133,7 +132,7 @@ public class RedisDeltaCommand {
                 System.out.printf("Loaded delta %d of %s version %s from %s into %s (parity fixtures pass, largest"
                         + " difference %s):%n", result.sequence(), manifest.model().name(), manifest.model().version(),
                         deltaDir, redis, result.parityDifference());
-                result.rowsByTable().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(table ->
+                result.rowsByTable().entrySet().forEach(table ->
                         System.out.printf("  table %-20s %10d rows written, every row verified%n", table.getKey(),
                                 table.getValue()));
                 System.out.printf("  record %s, %s = %d, announced on channel %s to %d subscribers%n",

@@ -1,6 +1,8 @@
 package dev.stemnet.service.delta;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -22,7 +24,8 @@ public record DeltaAttempt(String source, long sequence, Instant at, Outcome out
     public enum Outcome { APPLIED, REFUSED, SKIPPED }
 
     public DeltaAttempt {
-        rowsByTable = Map.copyOf(rowsByTable);
+        // In the manifest's table order, as the change lists them.
+        rowsByTable = Collections.unmodifiableMap(new LinkedHashMap<>(rowsByTable));
     }
 
     public static DeltaAttempt applied(String source, long sequence, Map<String, Long> rowsByTable) {

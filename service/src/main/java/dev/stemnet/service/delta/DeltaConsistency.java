@@ -12,7 +12,6 @@ import dev.stemnet.service.scoring.EmbeddingChange.AppendedBlock;
 import dev.stemnet.service.scoring.EmbeddingState;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -179,7 +178,7 @@ public final class DeltaConsistency {
 
     /** Rows the change writes per table, appended ones included: what an applied attempt reports. */
     public static Map<String, Long> rowsByTable(EmbeddingChange change) {
-        Map<String, Long> rows = new HashMap<>();
+        Map<String, Long> rows = new LinkedHashMap<>();
         change.tables().forEach(table -> rows.put(table.table(), (long) table.rows().length));
         return rows;
     }

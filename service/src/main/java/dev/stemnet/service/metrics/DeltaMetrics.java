@@ -72,6 +72,9 @@ public class DeltaMetrics implements DeltaEvents {
 
     /** No series before the first delta: a version without deltas has no age to alert on. */
     private void bindAge(String model, String version, Scorer scorer) {
+        if (registry.find(AGE).tags("model", model, "version", version).gauge() != null) {
+            return;
+        }
         Gauge.builder(AGE, scorer, DeltaMetrics::ageSeconds)
                 .description("Seconds since the trainer wrote the newest delta applied to the serving version")
                 .baseUnit("seconds")

@@ -4,6 +4,7 @@ import dev.stemnet.service.delta.DeltaAttempt;
 import dev.stemnet.service.delta.DeltaChecks;
 import dev.stemnet.service.delta.DeltaConsistency;
 import dev.stemnet.service.delta.DeltaContents;
+import dev.stemnet.service.delta.DeltaEvents;
 import dev.stemnet.service.delta.DeltaFiles;
 import dev.stemnet.service.delta.DeltaReader;
 import dev.stemnet.service.delta.DeltaRefusal;
@@ -39,7 +40,7 @@ public final class RedisDeltaLoader {
 
     private final RedisConnection redis;
     private final DeltaReader reader;
-    private final RedisRecordApplier history = new RedisRecordApplier((model, version, scorer, attempt) -> {});
+    private final RedisRecordApplier history = new RedisRecordApplier(DeltaEvents.NONE, false);
 
     public RedisDeltaLoader(RedisConnection redis, DeltaReader reader) {
         this.redis = redis;

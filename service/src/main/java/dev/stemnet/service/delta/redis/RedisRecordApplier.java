@@ -28,9 +28,16 @@ public final class RedisRecordApplier {
     private static final Logger log = LoggerFactory.getLogger(RedisRecordApplier.class);
 
     private final DeltaEvents events;
+    private final boolean logApplied;
 
     public RedisRecordApplier(DeltaEvents events) {
+        this(events, true);
+    }
+
+    /** @param logApplied false where applying the records is only a step to something else (the loader's own check) */
+    RedisRecordApplier(DeltaEvents events, boolean logApplied) {
         this.events = events;
+        this.logApplied = logApplied;
     }
 
     /**
@@ -75,10 +82,12 @@ public final class RedisRecordApplier {
                             + record.sequence() + " was applied; deltas of one model must be applied one at a time");
                 }
                 attempt = DeltaAttempt.applied(SOURCE, record.sequence(), DeltaConsistency.rowsByTable(change));
-                log.info("Applied delta {} from Redis to {} version {}: {} rows, {} values added", record.sequence(),
-                        target.name(), target.version(),
-                        attempt.rowsByTable().values().stream().mapToLong(Long::longValue).sum(),
-                        change.addedValues().values().stream().mapToInt(List::size).sum());
+                if (logApplied) {
+                    log.info("Applied delta {} from Redis to {} version {}: {} rows, {} values added",
+                            record.sequence(), target.name(), target.version(),
+                            attempt.rowsByTable().values().stream().mapToLong(Long::longValue).sum(),
+                            change.addedValues().values().stream().mapToInt(List::size).sum());
+                }
             }
         } catch (DeltaRefusedException e) {
             log.error("Refused delta {} from Redis for {} version {} ({}), nothing changed: {}", record.sequence(),
