@@ -34,7 +34,7 @@ volumes and choices (the model directory, the embedding store, the experiment fi
 {{- define "stem-net.application" -}}
 {{- $embedding := dict "store" .Values.embedding.store -}}
 {{- if eq .Values.embedding.store "redis" -}}
-{{- $redis := dict "cluster" .Values.embedding.redis.cluster "timeout" .Values.embedding.redis.timeout -}}
+{{- $redis := dict "cluster" .Values.embedding.redis.cluster "timeout" .Values.embedding.redis.timeout "delta-poll-interval" .Values.embedding.redis.deltaPollInterval -}}
 {{- if not .Values.embedding.redis.uriSecret.name -}}
 {{- $_ := set $redis "uri" .Values.embedding.redis.uri -}}
 {{- end -}}

@@ -11,6 +11,7 @@ import dev.stemnet.service.inference.ExecutionDevice;
 import dev.stemnet.service.inference.RuntimeSettings;
 import dev.stemnet.service.model.LoadedModel;
 import dev.stemnet.service.model.ServingModel;
+import dev.stemnet.service.scoring.EmbeddingState;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,7 @@ public record ModelDescription(
         List<Table> tables,
         Runtime runtime,
         Load load,
+        Deltas deltas,
         Map<String, Object> metrics,
         Map<String, Object> quantization) {
 
@@ -44,9 +46,20 @@ public record ModelDescription(
     /** No directory: file system paths are for the admin endpoint ({@code /actuator/models}) only. */
     public record Load(Instant loadedAt, long loadMillis) {}
 
+    /**
+     * The deltas applied since the version loaded; no paths, no refusals (those are in {@code /actuator/models}).
+     *
+     * @param sequence  the newest applied, 0 for none
+     * @param createdAt when the trainer wrote it; null for none
+     * @param appliedAt when it was applied here; null for none
+     */
+    public record Deltas(long sequence, Instant createdAt, Instant appliedAt) {}
+
     static ModelDescription of(LoadedModel model, ServingModel.State state, RuntimeSettings settings) {
         Manifest manifest = model.manifest();
         DeviceChoice device = model.network().deviceChoice();
+        // The sizes the model serves with now: a delta grows vocabularies and tables.
+        EmbeddingState embeddings = model.scorer().embeddings();
         return new ModelDescription(
                 manifest.model().name(),
                 manifest.model().version(),
@@ -58,21 +71,22 @@ public record ModelDescription(
                 manifest.tasks(),
                 manifest.userIdField(),
                 manifest.itemIdField(),
-                manifest.fields().stream().map(ModelDescription::field).toList(),
-                manifest.tables().stream().map(ModelDescription::table).toList(),
+                manifest.fields().stream().map(field -> field(field, embeddings)).toList(),
+                manifest.tables().stream().map(table -> table(table, embeddings)).toList(),
                 new Runtime(device.device(), device.cudaUnavailableReason(),
                         settings.intraOpThreads(), settings.optimizationLevel()),
                 new Load(model.loadedAt(), model.loadDuration().toMillis()),
+                new Deltas(embeddings.sequence(), embeddings.deltaCreatedAt(), embeddings.appliedAt()),
                 manifest.metrics(),
                 manifest.quantization());
     }
 
-    private static Field field(FieldSpec field) {
-        return new Field(field.name(), field.side(), field.vocabSize());
+    private static Field field(FieldSpec field, EmbeddingState embeddings) {
+        return new Field(field.name(), field.side(), embeddings.vocabulary(field.name()).size());
     }
 
-    private static Table table(TableSpec table) {
-        return new Table(table.name(), table.rows(), table.dim(),
+    private static Table table(TableSpec table, EmbeddingState embeddings) {
+        return new Table(table.name(), embeddings.rows(table.name()), table.dim(),
                 table.fields().stream().map(TableField::name).toList());
     }
 }

@@ -11,8 +11,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 
-/** Checks the files next to the manifest: each listed file exists, matches its sha256, and tables have their size. */
-final class BundleFiles {
+/**
+ * Checks the files next to the manifest: each listed file exists, matches its sha256, and tables have their size.
+ * Deltas use its {@link #sha256} for their own files.
+ */
+public final class BundleFiles {
 
     private static final int READ_BUFFER_BYTES = 1 << 20;
 
@@ -49,7 +52,8 @@ final class BundleFiles {
         return file;
     }
 
-    private static String sha256(Path file) {
+    /** Lower-case hex, as manifests and deltas list it. */
+    public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[READ_BUFFER_BYTES];

@@ -1,12 +1,18 @@
 package dev.stemnet.service.config;
 
 import dev.stemnet.service.config.EmbeddingStoreProperties.StoreKind;
+import dev.stemnet.service.delta.DeltaEvents;
+import dev.stemnet.service.delta.redis.RedisDeltaFollower;
+import dev.stemnet.service.delta.redis.RedisRecordApplier;
+import dev.stemnet.service.delta.redis.RedisStoredDeltas;
 import dev.stemnet.service.embedding.CachingEmbeddingStore;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.embedding.EmbeddingStoreStatus;
 import dev.stemnet.service.embedding.redis.RedisConnection;
 import dev.stemnet.service.embedding.redis.RedisEmbeddingStore;
 import dev.stemnet.service.embedding.redis.RedisKeyLayout;
+import dev.stemnet.service.model.ModelRegistry;
+import dev.stemnet.service.model.StoredDeltas;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +49,29 @@ class EmbeddingStoreConfiguration {
         }
         EmbeddingStoreStatus mapped = EmbeddingStoreStatus.available(MAPPED_FILES);
         return () -> mapped;
+    }
+
+    /** Mapped files hold the bundle's rows only: a version starts from the bundle's state and fixtures. */
+    @Bean
+    @ConditionalOnProperty(name = "stem.embedding.store", havingValue = "mapped", matchIfMissing = true)
+    StoredDeltas noStoredDeltas() {
+        return StoredDeltas.NONE;
+    }
+
+    /** A version loading from Redis applies the deltas loaded there before it, then checks the newest one's fixtures. */
+    @Bean
+    @ConditionalOnProperty(name = "stem.embedding.store", havingValue = "redis")
+    StoredDeltas redisStoredDeltas(RedisConnection redis, DeltaEvents events) {
+        return new RedisStoredDeltas(redis, new RedisRecordApplier(events));
+    }
+
+    /** Every replica follows the deltas the loader writes into Redis: announcements, and a poll for missed ones. */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnProperty(name = "stem.embedding.store", havingValue = "redis")
+    RedisDeltaFollower redisDeltaFollower(RedisConnection redis, ModelRegistry registry, DeltaEvents events,
+            EmbeddingStoreProperties properties) {
+        return new RedisDeltaFollower(redis, registry, new RedisRecordApplier(events),
+                properties.redis().deltaPollInterval());
     }
 
     @Bean

@@ -23,10 +23,15 @@ public record EmbeddingStoreProperties(
 
     public enum StoreKind { MAPPED, REDIS }
 
+    /**
+     * @param deltaPollInterval how often each replica reads every serving version's newest delta sequence, besides
+     *                          on every announcement: the longest a missed announcement delays a delta
+     */
     public record Redis(
             @DefaultValue("redis://localhost:6379") @NotNull String uri,
             @DefaultValue("false") boolean cluster,
-            @DefaultValue("250ms") @NotNull Duration timeout) {
+            @DefaultValue("250ms") @NotNull Duration timeout,
+            @DefaultValue("5s") @NotNull Duration deltaPollInterval) {
 
         public RedisSettings settings() {
             return new RedisSettings(uri, cluster, timeout);

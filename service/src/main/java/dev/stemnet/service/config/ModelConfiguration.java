@@ -2,6 +2,10 @@ package dev.stemnet.service.config;
 
 import dev.stemnet.service.api.ServingWarmup;
 import dev.stemnet.service.bundle.BundleLoader;
+import dev.stemnet.service.config.EmbeddingStoreProperties.StoreKind;
+import dev.stemnet.service.delta.DeltaApplier;
+import dev.stemnet.service.delta.DeltaEvents;
+import dev.stemnet.service.delta.DeltaReader;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.experiment.Experiments;
 import dev.stemnet.service.experiment.ExposureLog;
@@ -15,6 +19,7 @@ import dev.stemnet.service.model.ModelRegistry;
 import dev.stemnet.service.model.ModelRepository;
 import dev.stemnet.service.model.ModelWarmup;
 import dev.stemnet.service.model.RepositoryWatcher;
+import dev.stemnet.service.model.StoredDeltas;
 import dev.stemnet.service.pipeline.Admission;
 import dev.stemnet.service.pipeline.ScoringPipeline;
 import dev.stemnet.service.pipeline.ScoringRecorder;
@@ -46,17 +51,27 @@ class ModelConfiguration {
         return new ServingWarmup(json, validator, properties.warmup(), properties.scoring().maxCandidates());
     }
 
+    /**
+     * With the mapped-file store deltas come from the repository, beside the bundles; with Redis the delta loader
+     * writes them into Redis, and every replica follows them there ({@code EmbeddingStoreConfiguration}).
+     */
     @Bean
-    ModelRepository modelRepository(StemProperties properties, Validator validator, ModelRegistry registry,
-            ModelEvents events, EmbeddingStoreFactory embeddingStores, ModelWarmup warmup) {
+    ModelRepository modelRepository(StemProperties properties, EmbeddingStoreProperties embedding, Validator validator,
+            ModelRegistry registry, ModelEvents events, EmbeddingStoreFactory embeddingStores, ModelWarmup warmup,
+            StoredDeltas storedDeltas, DeltaEvents deltaEvents) {
         ModelLoader loader = new ModelLoader(
                 new BundleLoader(validator),
                 properties.runtime(),
                 embeddingStores,
                 new DeviceSelector(GpuProbe.nvidiaDriver()),
                 properties.scoring().unknownFeatures(),
-                warmup);
-        ModelRepository repository = new ModelRepository(properties.models().repository(), loader, registry, events);
+                warmup,
+                storedDeltas);
+        DeltaApplier repositoryDeltas = embedding.store() == StoreKind.MAPPED
+                ? new DeltaApplier(new DeltaReader(validator), deltaEvents)
+                : null;
+        ModelRepository repository = new ModelRepository(properties.models().repository(), loader, registry, events,
+                repositoryDeltas);
         repository.scanInBackground();
         return repository;
     }

@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Keeps recently used rows in one Caffeine cache per table, so each table gets its own size and its own
@@ -27,6 +28,12 @@ import java.util.Map;
  * Each cache's statistics are Micrometer meters ({@code cache.gets}, {@code cache.evictions},
  * {@code cache.load.duration}, ...) named {@value #CACHE_NAME} and tagged with the table, for as long as the
  * store is open.
+ *
+ * <p>A delta changes rows in the store underneath while requests read it ({@link #rowsWritten}): their cached copies
+ * are evicted. A request that fetched a row before the delta was written may come back after the eviction with the
+ * old value; putting it into the cache then would keep it there until it is evicted for size. So each table has a
+ * generation, bumped before its rows are evicted, and fetched rows are put into the cache only when the generation
+ * is still the one read before the fetch began.
  */
 public final class CachingEmbeddingStore implements EmbeddingStore {
 
@@ -55,7 +62,7 @@ public final class CachingEmbeddingStore implements EmbeddingStore {
                         delegate.fetchRows(table.name(), new long[] {row}, fetched);
                         return fetched;
                     });
-            caches.put(table.name(), new TableCache(table.dim(), cache, stats));
+            caches.put(table.name(), new TableCache(table.dim(), cache, stats, new AtomicLong()));
             bindMeters(cache, meterTags.and("table", table.name()));
         }
     }
@@ -98,6 +105,7 @@ public final class CachingEmbeddingStore implements EmbeddingStore {
             missingRows[m] = rows[missing[m]];
         }
         float[] fetched = new float[count * dim];
+        long generation = tableCache.generation.get();
         long started = System.nanoTime();
         try {
             delegate.fetchRows(table, missingRows, fetched);
@@ -108,8 +116,30 @@ public final class CachingEmbeddingStore implements EmbeddingStore {
         tableCache.stats.recordLoadSuccess(System.nanoTime() - started);
         for (int m = 0; m < count; m++) {
             System.arraycopy(fetched, m * dim, destination, missing[m] * dim, dim);
-            tableCache.rows.put(missingRows[m], Arrays.copyOfRange(fetched, m * dim, (m + 1) * dim));
         }
+        // Rows changed since the fetch began may be old values: this request uses them (it started before the
+        // change), the cache must not keep them.
+        if (tableCache.generation.get() == generation) {
+            for (int m = 0; m < count; m++) {
+                tableCache.rows.put(missingRows[m], Arrays.copyOfRange(fetched, m * dim, (m + 1) * dim));
+            }
+        }
+    }
+
+    /**
+     * Bumps the table's generation, then evicts the changed rows: a fetch that began before the bump cannot put
+     * its (possibly old) rows into the cache after the eviction.
+     */
+    @Override
+    public void rowsWritten(String table, long rowCount, long[] changedRows) {
+        delegate.rowsWritten(table, rowCount, changedRows);
+        TableCache tableCache = cache(table);
+        tableCache.generation.incrementAndGet();
+        List<Long> keys = new ArrayList<>(changedRows.length);
+        for (long row : changedRows) {
+            keys.add(row);
+        }
+        tableCache.rows.invalidateAll(keys);
     }
 
     public CacheStats stats(String table) {
@@ -150,5 +180,6 @@ public final class CachingEmbeddingStore implements EmbeddingStore {
         return tableCache;
     }
 
-    private record TableCache(int dim, Cache<Long, float[]> rows, StatsCounter stats) {}
+    /** @param generation bumped whenever rows of the table change underneath; see {@link #rowsWritten} */
+    private record TableCache(int dim, Cache<Long, float[]> rows, StatsCounter stats, AtomicLong generation) {}
 }

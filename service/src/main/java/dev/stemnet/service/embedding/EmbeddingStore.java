@@ -15,6 +15,14 @@ public interface EmbeddingStore extends AutoCloseable {
      */
     void fetchRows(String table, long[] rows, float[] destination);
 
+    /**
+     * A delta wrote rows of {@code table} into the backing store itself (Redis, where every replica reads them): the
+     * table has {@code rowCount} rows from now on, and the existing rows {@code changedRows} hold new values. A store
+     * that checks bounds grows them; one that keeps copies of rows forgets those of the changed rows. Called before
+     * the embedding state that reads the new rows serves; rows only ever grow.
+     */
+    default void rowsWritten(String table, long rowCount, long[] changedRows) {}
+
     @Override
     default void close() {}
 }

@@ -16,7 +16,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * The service's own meters: per loaded model version ({@link ModelMeters}), the device each version runs on,
- * and model load events. Meters of a version go away when it is closed.
+ * its delta gauges ({@link DeltaMetrics}) and model load events. Meters of a version go away when it is closed.
  */
 @Component
 public class ScoringMetrics implements ModelEvents, ScoringRecorder {
@@ -25,9 +25,11 @@ public class ScoringMetrics implements ModelEvents, ScoringRecorder {
     private final ScoreHistogram taskScores = ModelMeters.taskScoreHistogram();
     private final Map<LoadedModel, ModelMeters> metersByModel = new ConcurrentHashMap<>();
     private final Map<LoadedModel, Gauge> deviceByModel = new ConcurrentHashMap<>();
+    private final DeltaMetrics deltaMetrics;
 
-    public ScoringMetrics(MeterRegistry registry, PrometheusRegistry prometheusRegistry) {
+    public ScoringMetrics(MeterRegistry registry, PrometheusRegistry prometheusRegistry, DeltaMetrics deltaMetrics) {
         this.registry = registry;
+        this.deltaMetrics = deltaMetrics;
         prometheusRegistry.register(taskScores);
         Gauge.builder("stem.onnx.sessions", OnnxModel::openSessions)
                 .description("ONNX Runtime sessions open: one per serving or draining version; more is a leak")
@@ -60,6 +62,7 @@ public class ScoringMetrics implements ModelEvents, ScoringRecorder {
                 .tag("reason", device.cudaUnavailableCode().label())
                 .tag("precision", model.manifest().precision())
                 .register(registry));
+        deltaMetrics.bind(model);
         loads(directory, "loaded").increment();
     }
 

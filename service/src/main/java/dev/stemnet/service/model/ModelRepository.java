@@ -1,5 +1,7 @@
 package dev.stemnet.service.model;
 
+import dev.stemnet.service.delta.DeltaApplier;
+import dev.stemnet.service.delta.DeltaAttempt;
 import dev.stemnet.service.embedding.EmbeddingStoreUnavailableException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,8 +10,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -23,7 +27,10 @@ import org.slf4j.LoggerFactory;
 /**
  * A directory of bundles, one per subdirectory. A scan loads every subdirectory whose files changed since it
  * was last tried (new versions beside the old ones), publishes each model that passes its checks and warm-up
- * and unloads the models whose directory is gone. A rejected bundle changes nothing that serves. A bundle
+ * and unloads the models whose directory is gone. A rejected bundle changes nothing that serves. With the
+ * mapped-file store, a bundle directory's {@code deltas/} are no part of its fingerprint: a delta added there is
+ * applied to the serving version by the next scan ({@link RepositoryDeltas}) without a reload, and a (re)load
+ * applies every delta there before the version serves. A bundle
  * whose embedding store cannot serve it yet (Redis not answering, its rows not loaded) is not rejected: it is
  * tried again by itself, with back-off, until it loads. Scans run one at a time on a single thread, whoever
  * asks: startup, the admin endpoint, the directory watcher or such a retry.
@@ -40,6 +47,8 @@ public final class ModelRepository implements AutoCloseable {
     private final ModelLoader loader;
     private final ModelRegistry registry;
     private final ModelEvents events;
+    /** Null where deltas do not come from the repository (the Redis store). */
+    private final RepositoryDeltas deltas;
     private final ScheduledExecutorService scans = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "model-repository");
         thread.setDaemon(true);
@@ -48,11 +57,20 @@ public final class ModelRepository implements AutoCloseable {
     /** By directory; read and written on the scan thread only. */
     private final Map<Path, String> fingerprints = new HashMap<>();
     private final Map<String, LoadAttempt> lastAttempts = new ConcurrentHashMap<>();
+    /** Bundle directories whose ignored deltas/ were logged; scan thread only. */
+    private final Set<Path> ignoredDeltaDirectories = new HashSet<>();
     /** Read and written on the scan thread only. */
     private int storeRetries;
     private boolean storeRetryScheduled;
 
+    /** A repository without deltas. */
     public ModelRepository(Path root, ModelLoader loader, ModelRegistry registry, ModelEvents events) {
+        this(root, loader, registry, events, null);
+    }
+
+    /** @param deltas applies the deltas beside the bundles; null where they come from elsewhere (Redis) */
+    public ModelRepository(Path root, ModelLoader loader, ModelRegistry registry, ModelEvents events,
+            DeltaApplier deltas) {
         if (!Files.isDirectory(root)) {
             throw new IllegalArgumentException("stem.models.repository " + root.toAbsolutePath() + " is not a directory");
         }
@@ -60,6 +78,7 @@ public final class ModelRepository implements AutoCloseable {
         this.loader = loader;
         this.registry = registry;
         this.events = events;
+        this.deltas = deltas == null ? null : new RepositoryDeltas(deltas);
     }
 
     public Path root() {
@@ -92,18 +111,44 @@ public final class ModelRepository implements AutoCloseable {
         List<Path> directories = bundleDirectories();
         List<LoadAttempt> attempts = new ArrayList<>();
         List<String> unchanged = new ArrayList<>();
+        List<DeltaAttempt> deltaAttempts = new ArrayList<>();
         for (Path directory : directories) {
-            String fingerprint = fingerprint(directory);
+            String fingerprint = Fingerprints.of(directory, directory.resolve(RepositoryDeltas.DIRECTORY));
             if (fingerprint.equals(fingerprints.put(directory, fingerprint))) {
                 unchanged.add(directory.getFileName().toString());
+                deltaAttempts.addAll(applyPendingDeltas(directory));
             } else {
-                attempts.add(load(directory));
+                attempts.add(load(directory, deltaAttempts));
             }
         }
         fingerprints.keySet().retainAll(directories);
+        if (deltas != null) {
+            deltas.retainBundles(directories);
+        }
         lastAttempts.keySet().retainAll(directories.stream().map(d -> d.getFileName().toString()).toList());
         retryWhileWaitingForStore(attempts);
-        return new ReloadReport(attempts, unchanged, unloadModelsWithoutDirectory(directories));
+        return new ReloadReport(attempts, unchanged, unloadModelsWithoutDirectory(directories), deltaAttempts);
+    }
+
+    /** The pending deltas of the version serving from {@code directory}, if one does. */
+    private List<DeltaAttempt> applyPendingDeltas(Path directory) {
+        if (deltas == null) {
+            warnOfIgnoredDeltas(directory);
+            return List.of();
+        }
+        for (ServingModel serving : registry.serving()) {
+            if (serving.model().bundle().directory().equals(directory)) {
+                // Leased, so that a shutdown retiring it meanwhile does not close it under the parity check.
+                ModelLease lease = serving.tryLease();
+                if (lease == null) {
+                    return List.of();
+                }
+                try (lease) {
+                    return deltas.applyPending(directory, lease.model());
+                }
+            }
+        }
+        return List.of();
     }
 
     private void retryWhileWaitingForStore(List<LoadAttempt> attempts) {
@@ -126,11 +171,21 @@ public final class ModelRepository implements AutoCloseable {
         }, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private LoadAttempt load(Path directory) {
+    private LoadAttempt load(Path directory, List<DeltaAttempt> deltaAttempts) {
         String name = directory.getFileName().toString();
         LoadAttempt attempt;
         try {
             LoadedModel model = loader.load(directory);
+            if (deltas == null) {
+                warnOfIgnoredDeltas(directory);
+            } else {
+                try {
+                    deltaAttempts.addAll(deltas.applyAll(directory, model));
+                } catch (RuntimeException e) {
+                    model.close();
+                    throw e;
+                }
+            }
             registry.publish(name, model);
             attempt = LoadAttempt.loaded(name, model);
         } catch (EmbeddingStoreUnavailableException e) {
@@ -146,6 +201,15 @@ public final class ModelRepository implements AutoCloseable {
         }
         lastAttempts.put(name, attempt);
         return attempt;
+    }
+
+    /** Deltas put beside a bundle that reads its rows from Redis would otherwise be ignored without a word. */
+    private void warnOfIgnoredDeltas(Path directory) {
+        if (Files.isDirectory(directory.resolve(RepositoryDeltas.DIRECTORY)) && ignoredDeltaDirectories.add(directory)) {
+            log.warn("Ignoring {}: with the Redis store deltas are loaded into Redis with"
+                    + " --stem.embedding.redis.load-delta=<delta dir>, and every replica applies them from there",
+                    directory.resolve(RepositoryDeltas.DIRECTORY));
+        }
     }
 
     private List<String> unloadModelsWithoutDirectory(List<Path> directories) {
@@ -166,24 +230,6 @@ public final class ModelRepository implements AutoCloseable {
             return children.filter(Files::isDirectory).map(p -> p.toAbsolutePath().normalize()).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the model repository " + root, e);
-        }
-    }
-
-    /**
-     * Names, sizes and modification times of every file: cheap, and a bundle still being copied in gets a new
-     * fingerprint once the copy is complete, so it is tried again.
-     */
-    private static String fingerprint(Path directory) {
-        try (Stream<Path> files = Files.walk(directory)) {
-            StringBuilder fingerprint = new StringBuilder();
-            for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
-                fingerprint.append(directory.relativize(file)).append(':').append(Files.size(file)).append(':')
-                        .append(Files.getLastModifiedTime(file).toMillis()).append('\n');
-            }
-            return fingerprint.toString();
-        } catch (IOException e) {
-            // A directory changing while it is walked: a fingerprint that matches nothing gets it tried again.
-            return "unreadable: " + e.getMessage();
         }
     }
 

@@ -51,8 +51,12 @@ public final class ServingModel {
         return Math.max(0, references.get() - (retired.get() ? 0 : 1));
     }
 
-    /** @return a lease, or {@code null} when the model has already been closed */
-    ModelLease tryLease() {
+    /**
+     * For work on this very version besides requests (applying a delta): it stays open until the lease is closed.
+     *
+     * @return a lease, or {@code null} when the model has already been closed
+     */
+    public ModelLease tryLease() {
         while (true) {
             int count = references.get();
             if (count == 0) {

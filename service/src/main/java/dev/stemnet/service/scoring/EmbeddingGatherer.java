@@ -16,6 +16,10 @@ final class EmbeddingGatherer {
         this.store = store;
     }
 
+    EmbeddingStore store() {
+        return store;
+    }
+
     /**
      * @param slotRows the row for each slot of the input, slot {@code s} at floats {@code [s * dim, (s + 1) * dim)}
      * @return the table's input buffer from {@code buffers}, holding {@code slotRows.length * dim} floats

@@ -21,6 +21,10 @@ import java.util.stream.IntStream;
  * ignored as the {@link UnknownFeaturePolicy} says; either way they, missing values and values the vocabulary
  * does not have are counted in the request's {@link FeatureIssues}. A request looks each distinct value of a field
  * up once ({@link RequestVocabulary}).
+ *
+ * <p>After deltas a field's vocabulary has values past the bundle's ({@code vocabSize} and on); their rows were
+ * appended to the end of each table, not at {@code rowOffset + index}. Only a table with such rows takes the slower
+ * loop that looks them up; a model without deltas encodes as before.
  */
 final class FeatureEncoder {
 
@@ -34,26 +38,47 @@ final class FeatureEncoder {
     private final List<TableLayout> tables;
     private final UnknownFeaturePolicy unknownFeaturePolicy;
 
-    /** A table's fields as positions into {@link #fields}, with the row offset of each. */
-    private record TableLayout(int[] fieldPositions, long[] rowOffsets) {}
+    /**
+     * A table's fields as positions into {@link #fields}, with the row offset of each, the size of its bundle
+     * vocabulary and the rows of its added indices ({@code appendedRows[j][index - baseSizes[j]]}); null when no
+     * field of the table has added values.
+     */
+    private record TableLayout(int[] fieldPositions, long[] rowOffsets, long[] baseSizes, long[][] appendedRows) {
+
+        long row(int j, int index) {
+            long added = index - baseSizes[j];
+            return added < 0 ? rowOffsets[j] + index : appendedRows[j][(int) added];
+        }
+    }
 
     /** One side's fields as positions into {@link #fields}, and the position of its id field (-1: none). */
     private record SideFields(int[] positions, int idPosition) {}
 
+    /** The bundle as exported, without deltas. */
     FeatureEncoder(ModelBundle bundle, UnknownFeaturePolicy unknownFeaturePolicy) {
+        this(bundle.manifest(), bundle.vocabularies(), Map.of(), unknownFeaturePolicy);
+    }
+
+    /**
+     * @param vocabularies by field, with the values deltas added
+     * @param appendedRows by table and field: the row of each added index, in index order
+     */
+    FeatureEncoder(Manifest manifest, Map<String, Vocabulary> vocabularies, Map<String, Map<String, long[]>> appendedRows,
+            UnknownFeaturePolicy unknownFeaturePolicy) {
         this.unknownFeaturePolicy = unknownFeaturePolicy;
-        Manifest manifest = bundle.manifest();
         this.userIdField = manifest.userIdField();
         this.itemIdField = manifest.itemIdField();
         this.fields = manifest.fields();
         this.vocabularies = new Vocabulary[fields.size()];
         for (int p = 0; p < fields.size(); p++) {
             positionByField.put(fields.get(p).name(), p);
-            vocabularies[p] = bundle.vocabulary(fields.get(p).name());
+            this.vocabularies[p] = vocabularies.get(fields.get(p).name());
         }
         this.userFields = sideFields(Side.USER);
         this.itemFields = sideFields(Side.ITEM);
-        this.tables = manifest.tables().stream().map(this::layout).toList();
+        this.tables = manifest.tables().stream()
+                .map(table -> layout(table, appendedRows.getOrDefault(table.name(), Map.of())))
+                .toList();
     }
 
     private SideFields sideFields(Side side) {
@@ -63,10 +88,13 @@ final class FeatureEncoder {
         return new SideFields(positions, idPosition);
     }
 
-    private TableLayout layout(TableSpec table) {
+    private TableLayout layout(TableSpec table, Map<String, long[]> appended) {
         int[] positions = table.fields().stream().mapToInt(f -> positionByField.get(f.name())).toArray();
         long[] rowOffsets = table.fields().stream().mapToLong(TableField::rowOffset).toArray();
-        return new TableLayout(positions, rowOffsets);
+        long[] baseSizes = IntStream.of(positions).mapToLong(p -> fields.get(p).vocabSize()).toArray();
+        long[][] appendedRows = appended.isEmpty() ? null
+                : table.fields().stream().map(f -> appended.getOrDefault(f.name(), new long[0])).toArray(long[][]::new);
+        return new TableLayout(positions, rowOffsets, baseSizes, appendedRows);
     }
 
     /**
@@ -97,8 +125,14 @@ final class FeatureEncoder {
             for (int t = 0; t < tables.size(); t++) {
                 TableLayout table = tables.get(t);
                 int width = table.fieldPositions.length;
-                for (int j = 0; j < width; j++) {
-                    rowsByTable[t][b * width + j] = table.rowOffsets[j] + indices[table.fieldPositions[j]];
+                if (table.appendedRows == null) {
+                    for (int j = 0; j < width; j++) {
+                        rowsByTable[t][b * width + j] = table.rowOffsets[j] + indices[table.fieldPositions[j]];
+                    }
+                } else {
+                    for (int j = 0; j < width; j++) {
+                        rowsByTable[t][b * width + j] = table.row(j, indices[table.fieldPositions[j]]);
+                    }
                 }
             }
         }

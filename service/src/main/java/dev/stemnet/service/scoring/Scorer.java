@@ -11,36 +11,57 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 
 /**
  * Scores the candidates of a request with one model: encode values as table rows, gather the rows into
- * the network's inputs, run the network once for the whole batch, pick the requested tasks.
+ * the network's inputs, run the network once for the whole batch, pick the requested tasks. How values become rows
+ * is the model's {@link EmbeddingState}, which deltas replace while the model serves: a request reads it once, so it
+ * scores entirely with one state, and swapping in the next one never waits for requests.
  */
 public final class Scorer {
 
     private final List<TableSpec> tables;
     private final List<String> tasks;
-    private final FeatureEncoder encoder;
-    private final EmbeddingGatherer gatherer;
+    private final AtomicReference<EmbeddingState> embeddings;
     private final OnnxModel network;
     private final ThreadLocal<InputBuffers> buffers = ThreadLocal.withInitial(InputBuffers::new);
 
     public Scorer(ModelBundle bundle, EmbeddingStore store, OnnxModel network, UnknownFeaturePolicy unknownFeatures) {
         this.tables = bundle.manifest().tables();
         this.tasks = bundle.manifest().tasks();
-        this.encoder = new FeatureEncoder(bundle, unknownFeatures);
-        this.gatherer = new EmbeddingGatherer(store);
+        this.embeddings = new AtomicReference<>(EmbeddingState.base(bundle, store, unknownFeatures));
         this.network = network;
     }
 
+    /** The state requests score with now. */
+    public EmbeddingState embeddings() {
+        return embeddings.get();
+    }
+
     /**
+     * Requests score with {@code next} from now on, unless the state changed since {@code expected} was read.
+     *
+     * @return whether {@code next} was swapped in
+     */
+    public boolean publish(EmbeddingState expected, EmbeddingState next) {
+        return embeddings.compareAndSet(expected, next);
+    }
+
+    /** As {@link #score(ScoreRequest, EmbeddingState, Deadline, StageTimings)} with the state serving now. */
+    public ScoredRequest score(ScoreRequest request, Deadline deadline, StageTimings timings) {
+        return score(request, embeddings.get(), deadline, timings);
+    }
+
+    /**
+     * @param state    the embedding state to score with: the serving one, or one staged for its parity check
      * @param deadline checked before each stage
      * @param timings  told how long each stage took
      * @throws InvalidRequestException   for an unknown task, or an unknown feature when those are refused
      * @throws DeadlineExceededException when the deadline passes before the last stage starts
      */
-    public ScoredRequest score(ScoreRequest request, Deadline deadline, StageTimings timings) {
+    public ScoredRequest score(ScoreRequest request, EmbeddingState state, Deadline deadline, StageTimings timings) {
         int[] taskColumns = requestedTasks(request.tasks());
         String[] taskNames = new String[taskColumns.length];
         for (int i = 0; i < taskColumns.length; i++) {
@@ -48,7 +69,7 @@ public final class Scorer {
         }
         FeatureIssues issues = new FeatureIssues();
         long started = System.nanoTime();
-        long[][] rowsByTable = encoder.encode(request, issues);
+        long[][] rowsByTable = state.encoder.encode(request, issues);
         started = recordStage(timings, ScoringStage.ENCODE, started);
 
         deadline.check("fetching embedding rows");
@@ -56,7 +77,7 @@ public final class Scorer {
         Map<String, FloatBuffer> inputByTable = new HashMap<>();
         for (int t = 0; t < tables.size(); t++) {
             TableSpec table = tables.get(t);
-            inputByTable.put(table.name(), gatherer.gather(table, rowsByTable[t], threadBuffers));
+            inputByTable.put(table.name(), state.gatherer.gather(table, rowsByTable[t], threadBuffers));
         }
         started = recordStage(timings, ScoringStage.FETCH, started);
 

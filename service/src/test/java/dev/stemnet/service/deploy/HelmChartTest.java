@@ -98,7 +98,7 @@ class HelmChartTest {
                   exposureLog: {enabled: true}
                 embedding:
                   store: redis
-                  redis: {uri: "redis://redis.ads:6379", cluster: true, timeout: 100ms}
+                  redis: {uri: "redis://redis.ads:6379", cluster: true, timeout: 100ms, deltaPollInterval: 2s}
                 """);
         String application = chart.applicationYaml();
         StemProperties stem = bind(application, "stem", StemProperties.class);
@@ -112,6 +112,7 @@ class HelmChartTest {
         assertThat(embedding.redis().uri()).isEqualTo("redis://redis.ads:6379");
         assertThat(embedding.redis().cluster()).isTrue();
         assertThat(embedding.redis().timeout()).isEqualTo(Duration.ofMillis(100));
+        assertThat(embedding.redis().deltaPollInterval()).isEqualTo(Duration.ofSeconds(2));
         assertThat(experiments.config()).isEqualTo(Path.of("/config/experiments.yaml"));
         assertThat(get(chart.named("ConfigMap", "stem-stem-net-config"), "data.experiments.yaml")).isEqualTo("version: v1\nlayers: []\n");
         assertThat(experiments.exposureLog().dir()).isEqualTo(Path.of("/exposures"));

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.stemnet.service.Polling;
 import dev.stemnet.service.StemNetServiceApplication;
 import dev.stemnet.service.TestBundle;
+import dev.stemnet.service.TestDelta;
+import dev.stemnet.service.config.RedisDeltaCommand;
 import dev.stemnet.service.embedding.redis.RedisServiceProperties;
 import dev.stemnet.service.embedding.redis.TestRedis;
 import java.io.IOException;
@@ -65,7 +67,10 @@ class PrometheusMonitoringTest {
     /** Alerts whose watched series this test cannot produce, and where they are exercised instead. */
     private static final Map<String, String> NOT_PRODUCED_HERE = Map.of("StemNetEmbeddingStoreErrors",
             "stem_embedding_store_errors_total starts with the first failed Redis fetch, and none fails here;"
-                    + " RedisOutageTest and RedisEmbeddingStoreTest check the counter");
+                    + " RedisOutageTest and RedisEmbeddingStoreTest check the counter",
+            "StemNetDeltaRefused",
+            "with the Redis store the loader command refuses a bad delta before any replica sees it; DeltaApiTest checks"
+                    + " the service's counter, prometheus-rules.test.yaml the alert");
     private static final String CHART_VALUES = """
             experiments:
               config: |
@@ -148,6 +153,18 @@ class PrometheusMonitoringTest {
         managementUrl = "http://127.0.0.1:" + service.getEnvironment().getProperty("local.management.port");
         assertThat(Polling.until(Duration.ofSeconds(60), () -> status(managementUrl + "/actuator/health/readiness") == 200))
                 .as("the service is ready within 60 s").isTrue();
+        loadADelta(mmoe);
+    }
+
+    /**
+     * A delta for mmoe, loaded into Redis as an operator does, so that the delta series exist: it only appends an ad,
+     * which leaves every score the other tests of this JVM expect of that Redis as it was.
+     */
+    private static void loadADelta(Path mmoe) {
+        Path delta = TestDelta.first(mmoe).addItem("monitoring-new-ad", "a3").writeTo(root.resolve("delta-000001"));
+        assertThat(RedisDeltaCommand.run(new String[] {"--stem.embedding.redis.load-delta=" + delta,
+                "--stem.embedding.redis.delta-base=" + mmoe, "--stem.embedding.redis.uri=" + TestRedis.shared().uri(),
+                "--stem.embedding.redis.timeout=5s"})).isZero();
     }
 
     /**
@@ -208,6 +225,14 @@ class PrometheusMonitoringTest {
     }
 
     @Test
+    void promtoolRuleUnitTestsPass() {
+        Path tests = SourceTree.RULES.resolveSibling("prometheus-rules.test.yaml");
+        ExternalTool.Result result = ExternalTool.run(List.of("promtool", "test", "rules", tests.toString()), null);
+        assertThat(result.exitCode()).as(result.output()).isZero();
+        assertThat(result.output()).contains("SUCCESS");
+    }
+
+    @Test
     void promtoolFindsNoProblemInTheServicesOwnMetrics() throws IOException {
         String scrape = httpGet(managementUrl + "/actuator/prometheus");
         assertThat(scrape).contains("stem_requests_seconds_count", "stem_experiment_arm_share", "cache_gets_total");
@@ -248,7 +273,8 @@ class PrometheusMonitoringTest {
         Map<String, String> alerts = alerts();
         assertThat(alerts.keySet()).contains("StemNetHighErrorRate", "StemNetScoreLatencyP99OverSlo",
                 "StemNetModelReloadRejected", "StemNetEmbeddingStoreErrors", "StemNetCacheHitRatioCollapse",
-                "StemNetExperimentSampleRatioMismatch", "StemNetNoTraffic", "StemNetShadowFailing");
+                "StemNetExperimentSampleRatioMismatch", "StemNetNoTraffic", "StemNetShadowFailing",
+                "StemNetDeltasStale", "StemNetDeltaRefused");
         List<String> missing = new ArrayList<>(alerts.keySet());
         missing.removeAll(NOT_PRODUCED_HERE.keySet());
         Polling.until(DATA_DEADLINE, () -> {

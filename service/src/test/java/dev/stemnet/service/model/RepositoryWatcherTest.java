@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.stemnet.service.Polling;
 import dev.stemnet.service.ServiceOverHttp;
 import dev.stemnet.service.TestBundle;
+import dev.stemnet.service.TestDelta;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,6 +86,28 @@ class RepositoryWatcherTest extends ServiceOverHttp {
                 .as("the broken bundle is tried and rejected without a reload being asked for").isTrue();
         assertThat(scoredVersion()).isEqualTo(serving);
         assertThat(registry.serving("stem-net").orElseThrow().version()).isEqualTo(serving);
+    }
+
+    @Test
+    void appliesADeltaMovedIntoTheServingBundlesDeltasWithoutReloadingIt(@TempDir Path staging) throws IOException {
+        ServingModel serving = registry.serving("stem-net").orElseThrow();
+        Path bundle = serving.model().bundle().directory();
+        TestDelta delta = TestDelta.first(bundle).addItem("watched-ad", "a12");
+        Path staged = delta.writeTo(staging.resolve(delta.directoryName()));
+        Files.createDirectories(bundle.resolve("deltas"));
+
+        Files.move(staged, bundle.resolve("deltas").resolve(delta.directoryName()), StandardCopyOption.ATOMIC_MOVE);
+
+        assertThat(Polling.until(PICKED_UP_WITHIN, () -> serving.model().scorer().embeddings().sequence() == 1))
+                .as("the delta is applied without a reload being asked for").isTrue();
+        assertThat(registry.serving("stem-net").orElseThrow()).as("the bundle was not loaded again").isSameAs(serving);
+        List<String> items = List.of("watched-ad", "a12");
+        String body = client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON)
+                .body(TestDelta.requestJson("watched", items)).exchange()
+                .expectStatus().isOk().expectBody(String.class).returnResult().getResponseBody();
+        JsonNode results = JSON.readTree(body).get("results");
+        assertThat(results.get(0).get("scores")).as("the new ad scores with its own rows, copies of a12's")
+                .isEqualTo(results.get(1).get("scores"));
     }
 
     private String scoredVersion() {

@@ -15,6 +15,7 @@ import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import java.time.Duration;
@@ -54,6 +55,7 @@ public final class RedisConnection implements AutoCloseable {
     private final ClientResources resources;
     private final AbstractRedisClient client;
     private final Supplier<CompletionStage<Link>> connector;
+    private final Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSubConnector;
     private final String description;
     /** Null until the first connection is made. */
     private volatile Link link;
@@ -65,10 +67,12 @@ public final class RedisConnection implements AutoCloseable {
     private long lastLoggedNanos;
 
     private RedisConnection(ClientResources resources, AbstractRedisClient client,
-            Supplier<CompletionStage<Link>> connector, String description) {
+            Supplier<CompletionStage<Link>> connector,
+            Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSubConnector, String description) {
         this.resources = resources;
         this.client = client;
         this.connector = connector;
+        this.pubSubConnector = pubSubConnector;
         this.description = description;
     }
 
@@ -123,6 +127,8 @@ public final class RedisConnection implements AutoCloseable {
                     () -> client.refreshPartitionsAsync()
                             .thenCompose(topology -> client.connectAsync(ByteArrayCodec.INSTANCE))
                             .thenApply(c -> new Link(c, c.sync())),
+                    // A cluster delivers every PUBLISH to every node: one subscription, to any node, hears all.
+                    () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
                     "Redis Cluster via " + hostAndPort(uri));
         }
         RedisClient client = RedisClient.create(resources, uri);
@@ -133,6 +139,7 @@ public final class RedisConnection implements AutoCloseable {
                 .build());
         return new RedisConnection(resources, client,
                 () -> client.connectAsync(ByteArrayCodec.INSTANCE, uri).thenApply(c -> new Link(c, c.sync())),
+                () -> client.connectPubSub(ByteArrayCodec.INSTANCE, uri),
                 "Redis " + hostAndPort(uri));
     }
 
@@ -217,6 +224,16 @@ public final class RedisConnection implements AutoCloseable {
             throw new RedisConnectionException("not connected since the service started: " + unreachableReason);
         }
         return current.commands();
+    }
+
+    /**
+     * A connection of its own for pub/sub (a subscribed connection takes no other commands); Lettuce reconnects it
+     * and subscribes again by itself. The caller closes it.
+     *
+     * @throws io.lettuce.core.RedisException when Redis cannot be reached now
+     */
+    public StatefulRedisPubSubConnection<byte[], byte[]> connectPubSub() {
+        return pubSubConnector.get();
     }
 
     public EmbeddingStoreStatus status() {

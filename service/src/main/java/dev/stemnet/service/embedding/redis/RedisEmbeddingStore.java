@@ -15,11 +15,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Reads a model version's rows from Redis (layout in {@link RedisKeyLayout}) with one {@code MGET} per request
  * and table. A row Redis does not have, or holds with the wrong length, fails the request: it is never
- * replaced by zeros or any other made-up row.
+ * replaced by zeros or any other made-up row. A row past the table is refused before Redis is asked; deltas append
+ * rows, so the bounds are the applied state's ({@link #rowsWritten}), not the manifest's.
  */
 public final class RedisEmbeddingStore implements EmbeddingStore {
 
@@ -27,7 +29,7 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
 
     private final RedisConnection redis;
     private final RedisKeyLayout keys;
-    private final Map<String, TableSpec> tables = new HashMap<>();
+    private final Map<String, Table> tables = new HashMap<>();
     private final MeterRegistry meterRegistry;
 
     /**
@@ -39,21 +41,23 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
         this.redis = redis;
         this.keys = keys;
         this.meterRegistry = meterRegistry;
-        tableSpecs.forEach(spec -> tables.put(spec.name(), spec));
+        tableSpecs.forEach(spec -> tables.put(spec.name(), new Table(spec, new AtomicLong(spec.rows()))));
         checkLoaded(tableSpecs);
     }
 
     @Override
     public void fetchRows(String table, long[] rows, float[] destination) {
-        TableSpec spec = tables.get(table);
-        if (spec == null) {
+        Table known = tables.get(table);
+        if (known == null) {
             throw new IllegalArgumentException("unknown table '" + table + "'");
         }
+        TableSpec spec = known.spec();
         byte[][] rowKeys = new byte[rows.length][];
+        long rowCount = known.rows().get();
         for (int i = 0; i < rows.length; i++) {
-            if (rows[i] < 0 || rows[i] >= spec.rows()) {
+            if (rows[i] < 0 || rows[i] >= rowCount) {
                 throw new IndexOutOfBoundsException(
-                        "row " + rows[i] + " outside table '" + table + "' of " + spec.rows() + " rows");
+                        "row " + rows[i] + " outside table '" + table + "' of " + rowCount + " rows");
             }
             rowKeys[i] = keys.rowKey(table, rows[i]);
         }
@@ -74,6 +78,19 @@ public final class RedisEmbeddingStore implements EmbeddingStore {
                     .get(destination, i * spec.dim(), spec.dim());
         }
     }
+
+    /** Grows the table's bounds to a delta's rows; the changed rows are read from Redis anyway, as nothing is kept. */
+    @Override
+    public void rowsWritten(String table, long rowCount, long[] changedRows) {
+        Table known = tables.get(table);
+        if (known == null) {
+            throw new IllegalArgumentException("unknown table '" + table + "'");
+        }
+        known.rows().accumulateAndGet(rowCount, Math::max);
+    }
+
+    /** @param rows the manifest's, grown by each delta applied */
+    private record Table(TableSpec spec, AtomicLong rows) {}
 
     private List<KeyValue<byte[], byte[]>> mget(String table, byte[][] rowKeys) {
         try {
