@@ -1,8 +1,8 @@
 """Training throughput of a configured model on random inputs, and the FLOP rate it reaches
 against a plain matrix multiply measured in the same process.
 
-FLOPs count the dense layers only (2 * in * out per sample per nn.Linear, found with forward
-hooks); a training step is taken as 3x the forward FLOPs (forward, and a backward pass with
+FLOPs count the dense layers only (2 * in * out per sample per nn.Linear and per batched layer of an
+ExpertGroup, found with forward hooks); a training step is taken as 3x the forward FLOPs (forward, and a backward pass with
 two matrix products per layer). Embedding lookups, softmax and the optimizer are not counted,
 so the ratio is a lower bound on how busy the model keeps the cores.
 """
@@ -17,6 +17,7 @@ from torch import nn
 from stemnet.config import Config
 from stemnet.data.synthetic import SCHEMA, synthetic_vocab_sizes
 from stemnet.models.base import MultiTaskModel
+from stemnet.models.experts import ExpertGroup
 from stemnet.models.registry import build_model
 from stemnet.train import multitask_loss, resolve_device
 
@@ -75,11 +76,14 @@ def _random_ids(vocab_sizes: dict[str, int], batch: int, device: torch.device) -
 def _forward_flops_per_sample(model: MultiTaskModel, ids: torch.Tensor) -> float:
     total = 0
 
-    def count(module: nn.Linear, inputs, output) -> None:
+    def count(module: nn.Module, inputs, output) -> None:
         nonlocal total
-        total += 2 * module.in_features * module.out_features * inputs[0].shape[0]
+        if isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features * inputs[0].shape[0]
+        else:  # an ExpertGroup's layers after the first (a Linear, counted above)
+            total += sum(2 * w.numel() for w in module.weights) * inputs[0].shape[0]
 
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Linear)]
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Linear, ExpertGroup))]
     try:
         model(ids)
     finally:
