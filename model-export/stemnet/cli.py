@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     speed = commands.add_parser("throughput", help="training samples/s and FLOP rate vs a plain matrix multiply")
     speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
     speed.add_argument("--steps", type=int, default=10, help="timed training steps")
+    speed.add_argument("--fields", type=int, help="input fields (default the synthetic 8; 34: the reference's KuaiRand)")
     speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     speed.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     speed.set_defaults(run=_throughput)
@@ -212,6 +213,8 @@ def _train(args: argparse.Namespace) -> None:
     check_export_settings(config.export)
     started = time.perf_counter()
     result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
+    if result is None:
+        return  # a rank other than 0 of a torchrun launch: rank 0 exports
     trained = time.perf_counter()
     try:
         write_bundle(args.bundle_out, result, config)
@@ -342,9 +345,10 @@ def _throughput(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = load_config(args.config, train__device=args.device)
-    result = measure(config, args.steps)
+    result = measure(config, args.steps, fields=args.fields)
     print(
-        f"{config.model.architecture}, batch {config.train.batch_size}, {result.threads} thread(s): "
+        f"{config.model.architecture}, batch {config.train.batch_size}, {args.fields or 8} fields, "
+        f"{result.threads} thread(s): "
         f"{result.samples_per_second:,.0f} samples/s; {result.forward_flops_per_sample / 1e6:.2f} MFLOP/sample forward; "
         f"training {result.training_gflops:.1f} GFLOP/s vs plain matmul {result.matmul_gflops:.1f} GFLOP/s "
         f"({100 * result.share_of_matmul_rate:.0f}%)"

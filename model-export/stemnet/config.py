@@ -89,6 +89,11 @@ class TrainConfig:
     chunk_rows: int = 200_000
     # Rows shuffled together each epoch; a buffer at least as large as the train split is a full shuffle.
     shuffle_buffer_rows: int = 1_000_000
+    # Off a terminal, a progress line this often (on a terminal, a progress bar).
+    log_every_seconds: float = 30.0
+    # Under torchrun: how long a rank waits in a collective (gradients, rank 0's validation verdict) for the others
+    # before the run fails. Rank 0 validates while the others wait, so it must cover one validation pass.
+    collective_timeout_seconds: float = 1800.0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ so the ratio is a lower bound on how busy the model keeps the cores.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from stemnet.config import Config
+from stemnet.data.schema import FieldSpec, Schema
 from stemnet.data.synthetic import SCHEMA, synthetic_vocab_sizes
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.experts import ExpertGroup
@@ -38,14 +40,22 @@ class Throughput:
         return self.training_gflops / self.matmul_gflops
 
 
-def measure(config: Config, steps: int, warmup: int = 2) -> Throughput:
+EXTRA_FIELD_VALUES = 100
+
+
+def measure(config: Config, steps: int, warmup: int = 2, fields: int | None = None) -> Throughput:
+    """`fields`: widen the synthetic schema's 8 fields to this many (extra item fields of EXTRA_FIELD_VALUES values
+    each), e.g. 34 for the STEM reference code's KuaiRand input of 34 fields x 16."""
     device = resolve_device(config.train.device)
     batch = config.train.batch_size
     torch.manual_seed(config.train.seed)
-    vocab_sizes = synthetic_vocab_sizes(config.data)
-    model = build_model(config.model, SCHEMA, vocab_sizes).to(device)
+    schema, vocab_sizes = SCHEMA, synthetic_vocab_sizes(config.data)
+    if fields:
+        schema, extra_sizes = _widened(fields)
+        vocab_sizes = {**vocab_sizes, **extra_sizes}
+    model = build_model(config.model, schema, vocab_sizes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.learning_rate)
-    ids = _random_ids(vocab_sizes, batch, device)
+    ids = _random_ids(schema, vocab_sizes, batch, device)
     labels = (torch.rand(batch, len(model.tasks), device=device) < 0.05).float()
     flops = _forward_flops_per_sample(model, ids)
 
@@ -68,8 +78,16 @@ def measure(config: Config, steps: int, warmup: int = 2) -> Throughput:
     )
 
 
-def _random_ids(vocab_sizes: dict[str, int], batch: int, device: torch.device) -> torch.Tensor:
-    return torch.stack([torch.randint(0, vocab_sizes[f], (batch,), device=device) for f in SCHEMA.field_names], dim=1)
+def _widened(fields: int) -> tuple[Schema, dict[str, int]]:
+    if fields < len(SCHEMA.fields):
+        raise ValueError(f"--fields: at least the synthetic schema's {len(SCHEMA.fields)}")
+    extra = [FieldSpec(f"extra_{i}", "item") for i in range(fields - len(SCHEMA.fields))]
+    schema = dataclasses.replace(SCHEMA, fields=SCHEMA.fields + tuple(extra))
+    return schema, {spec.name: EXTRA_FIELD_VALUES + 1 for spec in extra}
+
+
+def _random_ids(schema: Schema, vocab_sizes: dict[str, int], batch: int, device: torch.device) -> torch.Tensor:
+    return torch.stack([torch.randint(0, vocab_sizes[f], (batch,), device=device) for f in schema.field_names], dim=1)
 
 
 @torch.no_grad()
