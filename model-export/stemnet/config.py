@@ -89,6 +89,9 @@ class TrainConfig:
     chunk_rows: int = 200_000
     # Rows shuffled together each epoch; a buffer at least as large as the train split is a full shuffle.
     shuffle_buffer_rows: int = 1_000_000
+    # fp32, or bf16: forward and backward matrix products in bfloat16 (torch.autocast) over float32 weights, on CPUs
+    # with AVX512-BF16/AMX and on GPUs; evaluation and export stay float32 (docs/benchmarks.md, training speed).
+    precision: str = "fp32"
     # Off a terminal, a progress line this often (on a terminal, a progress bar).
     log_every_seconds: float = 30.0
     # Under torchrun: how long a rank waits in a collective (gradients, rank 0's validation verdict) for the others

@@ -21,7 +21,7 @@ from stemnet.data.synthetic import SCHEMA, synthetic_vocab_sizes
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.experts import ExpertGroup
 from stemnet.models.registry import build_model
-from stemnet.train import multitask_loss, resolve_device
+from stemnet.train import autocast, multitask_loss, resolve_device
 
 TRAINING_FLOPS_PER_FORWARD_FLOP = 3
 MATMUL_SIZE = 512
@@ -60,9 +60,10 @@ def measure(config: Config, steps: int, warmup: int = 2, fields: int | None = No
     flops = _forward_flops_per_sample(model, ids)
 
     def step() -> None:
-        loss = multitask_loss(
-            model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope, config.train.task_table_l2
-        )
+        with autocast(config.train.precision, device):
+            loss = multitask_loss(
+                model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope, config.train.task_table_l2
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -161,7 +161,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(precision: str, device: torch.device):
+    """The context a training step's forward runs in: bf16 matrix products under torch.autocast, or nothing."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def _check_settings(settings) -> None:
+    if settings.precision not in PRECISIONS:
+        raise ConfigError(f"train.precision: expected one of {list(PRECISIONS)}, got {settings.precision!r}")
     if settings.embedding_l2_scope not in L2_SCOPES:
         raise ConfigError(f"train.embedding_l2_scope: expected one of {list(L2_SCOPES)}, got {settings.embedding_l2_scope!r}")
     minimums = {"batch_size": 1, "eval_batch_size": 1, "num_workers": 0, "chunk_rows": 1, "shuffle_buffer_rows": 1,
@@ -207,8 +217,9 @@ def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: t
         ids = oov_dropout(ids, config.train.oov_dropout)
         ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         last = _add_phase(phases, "data", last, device)
-        loss = multitask_loss(model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope,
-                              config.train.task_table_l2)
+        with autocast(config.train.precision, device):
+            loss = multitask_loss(model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope,
+                                  config.train.task_table_l2)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         last = _add_phase(phases, "forward/backward", last, device)
