@@ -198,7 +198,7 @@ def _prepare(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     # Imported here so `generate` does not pay for importing torch and onnx.
-    from stemnet.export.bundle import check_export_settings, write_bundle
+    from stemnet.export.bundle import write_bundle
     from stemnet.export.quantize import QuantizationRejected
     from stemnet.train import train
 
@@ -213,7 +213,6 @@ def _train(args: argparse.Namespace) -> None:
         export__model_name=args.model_name,
         export__quantization=args.quantization,
     )
-    check_export_settings(config.export)
     started = time.perf_counter()
     result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
     if result is None:
@@ -234,11 +233,11 @@ def _train(args: argparse.Namespace) -> None:
 def _quantize(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from stemnet.export.bundle import check_export_settings, quantize_existing
+    from stemnet.export.bundle import quantize_existing
     from stemnet.export.quantize import QuantizationRejected, QuantizationSettings
 
-    check_export_settings(ExportConfig(quantization="int8", max_auc_drop=args.max_auc_drop,
-                                       int8_parity_tolerance=args.parity_tolerance))
+    ExportConfig(quantization="int8", max_auc_drop=args.max_auc_drop,  # checks the two settings
+                 int8_parity_tolerance=args.parity_tolerance)
     started = time.perf_counter()
     try:
         manifest = quantize_existing(args.bundle, args.out, pd.read_parquet(args.test),
