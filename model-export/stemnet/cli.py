@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--dataset", required=True, type=Path, help="dataset description YAML")
     prepare.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
     prepare.add_argument("--source", type=Path, help="overrides the dataset's path")
+    prepare.add_argument("--min-count", type=int, default=10,
+                         help="the train.min_count the report counts vocabularies at (default 10, the trainer's)")
     prepare.set_defaults(run=_prepare)
 
     train = commands.add_parser("train", help="train a model and write a scoring bundle")
@@ -192,8 +194,9 @@ def _prepare(args: argparse.Namespace) -> None:
 
     dataset = load_dataset_config(args.dataset)
     started = time.perf_counter()
-    counts = prepare(dataset, args.source or Path(dataset.path), args.out, args.dataset)
-    print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
+    report = prepare(dataset, args.source or Path(dataset.path), args.out, args.dataset, min_count=args.min_count)
+    print("\n".join(report.lines()))
+    print(f"wrote {args.out} in {time.perf_counter() - started:.1f}s")
 
 
 def _train(args: argparse.Namespace) -> None:

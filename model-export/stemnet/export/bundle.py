@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from stemnet.config import Config, ConfigError, ExportConfig
+from stemnet.data.schema import MISSING_VALUE
 from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
 from stemnet.export.parity import build_requests, encode_requests, fixture_lines
 from stemnet.export.quantize import (
@@ -166,6 +167,7 @@ def _manifest(result: TrainingResult, config: Config, signature: OnnxSignature) 
         "minCount": config.train.min_count,
         "userIdField": schema.user_id_field,
         "itemIdField": schema.item_id_field,
+        **({"missingValue": MISSING_VALUE} if schema.missing_values == "category" else {}),
         "fields": [
             {"name": f.name, "side": f.side, "vocabulary": _vocab_file(f.name), "vocabSize": result.vocabs[f.name].size}
             for f in schema.fields

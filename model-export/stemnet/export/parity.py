@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from stemnet.data.schema import Schema
+from stemnet.data.schema import MISSING_VALUE, Schema
 from stemnet.data.vocab import Vocabulary
 
 
@@ -69,13 +69,19 @@ def _pick(rng: np.random.Generator, names: list[str]) -> str:
 
 
 def candidate_values(request: dict, schema: Schema) -> list[dict[str, Optional[str]]]:
-    """Each candidate's value per field as the service resolves it; None where it is missing."""
+    """Each candidate's value per field as the service resolves it: None where it is missing, or MISSING_VALUE when
+    the data set makes missing a category of its own (the bundle's missingValue, which the service substitutes)."""
     user = {**request.get("userFeatures", {}), schema.user_id_field: request.get("userId")}
+    absent = MISSING_VALUE if schema.missing_values == "category" else None
     rows = []
     for candidate in request["candidates"]:
         item = {**candidate.get("features", {}), schema.item_id_field: candidate.get("itemId")}
-        rows.append({f.name: (user if f.side == "user" else item).get(f.name) for f in schema.fields})
+        rows.append({f.name: _or(absent, (user if f.side == "user" else item).get(f.name)) for f in schema.fields})
     return rows
+
+
+def _or(absent: Optional[str], value: Optional[str]) -> Optional[str]:
+    return absent if value is None else value
 
 
 def encode_requests(requests: list[dict], schema: Schema, vocabs: dict[str, Vocabulary]) -> np.ndarray:
