@@ -7,7 +7,9 @@ from pathlib import Path
 import yaml
 
 SCHEMA_FILE = "schema.yaml"
-SIDES = ("user", "item")
+# user: the request's user (userFeatures); item: each candidate (features); context: the request itself, neither
+# user nor item (tab, page, hour; contextFeatures), one value for every candidate.
+SIDES = ("user", "item", "context")
 # The value a missing feature takes when a data set treats missing as a category of its own
 # (dataset missing_values: category); the bundle names it (manifest `missingValue`) for the service.
 MISSING_VALUE = "<missing>"
