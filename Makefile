@@ -35,6 +35,17 @@ AB_DATA      := $(BUILD)/data/ab
 AB_MODELS    := $(BUILD)/ab-models
 AB_ARMS      := stem_net mmoe
 
+# Incremental training (model-export/docs/fresh-embeddings.md): a bundle trained on days 1..DELTA_BASE_DAYS of day-sliced
+# synthetic data, and delta 1 trained on the next day alone, with ads and users the bundle has never seen. The day's
+# data (DELTA_DAY_DATA/test.parquet) is what an end-to-end test sends requests from. Seconds per step.
+DELTA_CONFIG    := model-export/configs/delta.yaml
+DELTA_BASE_DAYS := 3
+DELTA_DAY       := 4
+DELTA_DATA      := $(BUILD)/data/delta
+DELTA_BASE_DATA := $(DELTA_DATA)/days-1-$(DELTA_BASE_DAYS)
+DELTA_DAY_DATA  := $(DELTA_DATA)/day-$(DELTA_DAY)
+DELTA_E2E       := $(BUILD)/delta-e2e
+
 # Performance (docs/performance.md): a paper-sized STEM-Net (experts 512-512-512) trained briefly, for speed only.
 BENCH_CONFIG := model-export/configs/bench-paper.yaml
 BENCH_DATA   := $(BUILD)/data/bench-paper
@@ -49,8 +60,8 @@ AB_TEST       ?= $(RUN_DATA)/test.parquet
 AB_EXPERIMENT := load-test/experiments/fp32-vs-int8.yaml
 AB_REPOSITORY := $(BUILD)/ab-bundles
 
-.PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models service-jar clean bench-bundle bench \
-        serving-overhead warmup-timeline load-test load-test-ab quality-bar overload shadow-cost
+.PHONY: run test venv bundle test-bundle test-int8-bundle test-models ab-models delta-e2e service-jar clean bench-bundle \
+        bench serving-overhead warmup-timeline load-test load-test-ab quality-bar overload shadow-cost
 
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
@@ -109,6 +120,25 @@ $(AB_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)
 $(AB_MODELS)/%/manifest.json: $(AB_DATA)/schema.yaml
 	$(PYTHON) -m stemnet train --config $(AB_CONFIG) --data $(AB_DATA) --bundle-out $(AB_MODELS)/$* \
 	    --architecture $* --model-name $*
+
+# The delta end-to-end inputs: $(DELTA_E2E)/base (model stem-net), $(DELTA_E2E)/delta-1 (sequence 1 of that base),
+# and the day's data $(DELTA_DAY_DATA). Not part of `make test` by itself: the end-to-end script will be.
+delta-e2e: $(DELTA_E2E)/delta-1/delta.json $(DELTA_DAY_DATA)/schema.yaml
+
+$(DELTA_BASE_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)
+	$(PYTHON) -m stemnet generate --config $(DELTA_CONFIG) --days 1-$(DELTA_BASE_DAYS) --out $(DELTA_BASE_DATA)
+
+$(DELTA_DAY_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)
+	$(PYTHON) -m stemnet generate --config $(DELTA_CONFIG) --days $(DELTA_DAY) --out $(DELTA_DAY_DATA)
+
+$(DELTA_E2E)/base/manifest.json: $(DELTA_BASE_DATA)/schema.yaml
+	$(PYTHON) -m stemnet train --config $(DELTA_CONFIG) --data $(DELTA_BASE_DATA) --bundle-out $(DELTA_E2E)/base \
+	    --model-name stem-net
+
+# A delta names its base's version: a retrained base makes a new delta.
+$(DELTA_E2E)/delta-1/delta.json: $(DELTA_E2E)/base/manifest.json $(DELTA_DAY_DATA)/schema.yaml
+	$(PYTHON) -m stemnet train --config $(DELTA_CONFIG) --data $(DELTA_DAY_DATA) --from-bundle $(DELTA_E2E)/base \
+	    --delta-out $(DELTA_E2E)/delta-1
 
 $(BENCH_BUNDLE)/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(call train_bundle,$(BENCH_CONFIG),$(BENCH_DATA),$(BENCH_BUNDLE))

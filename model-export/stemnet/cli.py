@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--config", required=True, type=Path)
     generate.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
     generate.add_argument("--seed", type=int, help="overrides data.seed")
+    generate.add_argument("--days", type=_day_range, metavar="FIRST[-LAST]",
+                          help="day-sliced data (data.days): write only these days' rows, e.g. 1-3 or 4")
     _add_set_option(generate, "data.num_users=1200")
     generate.set_defaults(run=_generate)
 
@@ -50,7 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model and write a scoring bundle")
     train.add_argument("--config", required=True, type=Path)
     train.add_argument("--data", required=True, type=Path, help="directory written by `generate`")
-    train.add_argument("--bundle-out", required=True, type=Path)
+    out = train.add_mutually_exclusive_group(required=True)
+    out.add_argument("--bundle-out", type=Path, help="write a bundle (a new version) here")
+    out.add_argument("--delta-out", type=Path,
+                     help="write a delta of --from-bundle here: embedding rows only, the dense network frozen")
+    train.add_argument("--from-bundle", type=Path,
+                       help="start from this FP32 bundle's vocabularies, rows and dense weights (incremental training)")
+    train.add_argument("--from-delta", type=Path, action="append", default=[],
+                       help="a delta of --from-bundle to apply first; repeat for each, in sequence order")
     train.add_argument("--epochs", type=int, help="overrides train.epochs")
     train.add_argument("--seed", type=int, help="overrides train.seed")
     train.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
@@ -184,8 +193,17 @@ def _generate(args: argparse.Namespace) -> None:
 
     config = load_config(args.config, **_overrides(args.set, data__seed=args.seed))
     started = time.perf_counter()
-    counts = generate(config.data, args.out)
-    print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
+    counts = generate(config.data, args.out, args.days)
+    days = "" if args.days is None else f" (days {args.days[0]}-{args.days[1]})"
+    print(f"wrote {counts} rows{days} to {args.out} in {time.perf_counter() - started:.1f}s")
+
+
+def _day_range(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FIRST or FIRST-LAST (days, e.g. 1-3), got {text!r}") from None
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -216,11 +234,19 @@ def _train(args: argparse.Namespace) -> None:
         export__model_name=args.model_name,
         export__quantization=args.quantization,
     )
+    start = _starting_state(args, config)
     started = time.perf_counter()
-    result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
+    result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume, start=start,
+                   freeze_dense=args.delta_out is not None)
     if result is None:
         return  # a rank other than 0 of a torchrun launch: rank 0 exports
     trained = time.perf_counter()
+    if args.delta_out is not None:
+        summary = _write_delta(args, config, start, result)
+        print(format_delta_summary(summary, start, result.vocabs))
+        print(f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: "
+              f"delta {summary.sequence} of {start.root} -> {args.delta_out}")
+        return
     try:
         write_bundle(args.bundle_out, result, config)
     except QuantizationRejected as error:
@@ -228,9 +254,61 @@ def _train(args: argparse.Namespace) -> None:
     manifest = json.loads((args.bundle_out / "manifest.json").read_text(encoding="utf-8"))
     if "quantization" in manifest:
         print(format_quantization(manifest["quantization"]))
+    if start is not None:
+        print(format_growth(start, result.vocabs, manifest))
     print(
         f"trained in {trained - started:.1f}s, exported in {time.perf_counter() - trained:.1f}s: {args.bundle_out}"
     )
+
+
+def _starting_state(args: argparse.Namespace, config: Config):
+    """The --from-bundle state with the --from-delta deltas applied, or None for training from scratch."""
+    if args.from_bundle is None:
+        if args.from_delta or args.delta_out is not None:
+            raise ConfigError(f"{'--from-delta' if args.from_delta else '--delta-out'} needs --from-bundle")
+        return None
+    if args.delta_out is not None and config.export.quantization != "fp32":
+        raise ConfigError("--delta-out: a delta carries no graph; drop --quantization/export.quantization int8")
+    from stemnet.incremental import read_serving_state
+
+    state = read_serving_state(args.from_bundle, args.from_delta)
+    print(f"starting from {state.root} ({state.name} {state.version})"
+          + (f" + {state.sequence} delta(s)" if state.sequence else ""), flush=True)
+    return state
+
+
+def _write_delta(args: argparse.Namespace, config: Config, start, result):
+    from stemnet.data.splits import open_split, read_split
+    from stemnet.export.delta import write_delta
+
+    frame = read_split(args.data, "train", result.schema, max_rows=DELTA_FRAME_ROWS)
+    rows = open_split(args.data, "train", result.schema).rows
+    return write_delta(args.delta_out, start, result.model, result.vocabs, frame, config,
+                       trained_on=f"{args.data} (train split, {rows:,} rows)")
+
+
+# Rows of the training slice read for the delta's fixture requests (a bounded prefix of a large slice).
+DELTA_FRAME_ROWS = 500_000
+
+
+def format_growth(start, vocabs: dict, manifest: dict | None = None) -> str:
+    grown = [(name, start.vocabs[name].size, vocabs[name].size) for name in start.vocabs]
+    lines = ["vocabulary growth over the starting bundle and deltas (sizes count the OOV row):"]
+    lines += [f"  {name:<24} {before:>9,} -> {after:>9,}  (+{after - before:,})" for name, before, after in grown]
+    if manifest is not None:
+        lines.append("table rows (a new bundle: its own layout, rows of the base may have moved):")
+        lines += [f"  {t['name']:<24} {len(start.tables[t['name']]):>9,} -> {t['rows']:>9,}" for t in manifest["tables"]]
+    return "\n".join(lines)
+
+
+def format_delta_summary(summary, start, vocabs: dict) -> str:
+    lines = [format_growth(start, vocabs), f"delta {summary.sequence}: rows appended / existing rows updated per table:"]
+    for table in summary.tables:
+        lines.append(f"  {table['name']:<24} {table['rowsBefore']:>9,} -> {table['rowsAfter']:>9,} rows  "
+                     f"appended {table['appended']:,}  updated {table['updated']:,}")
+    lines.append(f"{summary.fixtures} parity fixtures; ONNX Runtime (base graph + delta rows) vs PyTorch: "
+                 f"max |difference| {summary.worst_parity:.2g}")
+    return "\n".join(lines)
 
 
 def _quantize(args: argparse.Namespace) -> None:

@@ -63,6 +63,13 @@ class DataConfig:
     positive_rates: dict[str, float] = field(
         default_factory=lambda: {"follow": 0.10, "activation": 0.02, "pay": 0.003}
     )
+    # Day-sliced data (incremental training, model-export/docs/fresh-embeddings.md): 0 = no days. With N >= 1,
+    # every row gets a `day` column 1..N (rows spread uniformly over the days) and `generate --days` writes a
+    # range of days; a share of the ads and users launch on a later day (uniform over 2..N) and have no
+    # impressions before it, so a model trained on the first days has never seen them.
+    days: int = 0
+    late_ad_fraction: float = 0.0
+    late_user_fraction: float = 0.0
 
 
 @dataclass(frozen=True)

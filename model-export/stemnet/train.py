@@ -28,6 +28,7 @@ from stemnet.data.schema import Schema
 from stemnet.data.splits import open_split, read_split
 from stemnet.data.vocab import Vocabulary
 from stemnet.evaluate import average_auc, format_metrics, predict, task_metrics
+from stemnet.incremental import EMBEDDINGS_PREFIX, ServingState, check_compatible, check_layout, grow_vocabularies
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.registry import build_model
 from stemnet.models.tables import is_task_table
@@ -50,32 +51,51 @@ class TrainingResult:
     test: EncodedSplit  # the whole test split, encoded (memory-mapped)
 
 
-def train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path] = None,
-          resume: bool = False) -> Optional[TrainingResult]:
+def train(
+    config: Config,
+    data_dir: Path,
+    checkpoint_dir: Optional[Path] = None,
+    resume: bool = False,
+    start: Optional[ServingState] = None,
+    freeze_dense: bool = False,
+) -> Optional[TrainingResult]:
     """Trains with early stopping; with `checkpoint_dir`, saves a checkpoint after every epoch
     and, with `resume`, continues from the one there. Under torchrun, every rank trains its share of each batch
-    (stemnet/distributed.py) and only rank 0 gets a result; the others get None."""
+    (stemnet/distributed.py) and only rank 0 gets a result; the others get None.
+
+    With `start` (a bundle and its deltas, stemnet.incremental) training continues from its vocabularies, rows
+    and dense weights: values that reach min_count in this data are appended to the vocabularies (known values
+    keep their indices) with freshly initialised rows. `freeze_dense` trains the embedding tables only: the
+    dense network keeps the start's weights bit for bit (and runs in eval mode), as a delta requires."""
     settings = config.train
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
+    if freeze_dense and start is None:
+        raise ConfigError("a frozen dense network needs a starting bundle (--from-bundle)")
     device = resolve_device(settings.device)
     ranks = distributed.start(device, timedelta(seconds=settings.collective_timeout_seconds))
     try:
-        return _train(config, data_dir, checkpoint_dir, resume, distributed.local_device(device), ranks)
+        return _train(config, data_dir, checkpoint_dir, resume, start, freeze_dense, distributed.local_device(device),
+                      ranks)
     finally:
         distributed.stop(ranks)
 
 
-def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resume: bool, device: torch.device,
+def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resume: bool,
+           start: Optional[ServingState], freeze_dense: bool, device: torch.device,
            ranks: distributed.Ranks) -> Optional[TrainingResult]:
     settings = config.train
     if settings.batch_size < ranks.world_size:
         raise ConfigError(f"train.batch_size: {settings.batch_size} rows cannot be shared by {ranks.world_size} ranks")
     seed_everything(settings.seed)
     schema = Schema.load(data_dir)
+    if start is not None:
+        check_compatible(start, config, schema, data_dir)
     # Every file's metadata first: a missing column in test must not wait for a pass over train.
     sources = {split: open_split(data_dir, split, schema) for split in SPLITS}
     vocabs = count_vocabularies(sources["train"], schema, settings.min_count, settings.chunk_rows)
+    if start is not None:
+        vocabs = grow_vocabularies(start.vocabs, vocabs)
     splits = {name: encode_to_disk(sources[name], schema, vocabs, settings.chunk_rows) for name in ("valid", "test", "train")}
     loader = make_loader(
         splits["train"],
@@ -87,15 +107,22 @@ def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resum
         pin_memory=device.type == "cuda",
         part=(ranks.rank, ranks.world_size),
     )
-    model = build_model(config.model, schema, {name: v.size for name, v in vocabs.items()}).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    model = build_model(config.model, schema, {name: v.size for name, v in vocabs.items()})
+    if start is not None:
+        check_layout(model, start.manifest, start.root)
+        start.load_into(model)
+    model = model.to(device)
+    if freeze_dense:
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.startswith(EMBEDDINGS_PREFIX))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     run_fingerprint = checkpoint.fingerprint(model, config.model.architecture)
     progress = checkpoint.load(checkpoint_dir, model, optimizer, run_fingerprint) if resume else checkpoint.Progress()
 
     while progress.epoch < settings.epochs and not _stopped_early(progress, settings.patience):
         epoch = progress.epoch + 1
         loader.sampler.set_epoch(epoch)
-        _train_epoch(model, optimizer, loader, config, epoch, device, ranks)
+        _train_epoch(model, optimizer, loader, config, epoch, device, ranks, dense_mode=not freeze_dense)
         score = None
         if ranks.is_main:
             validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
@@ -182,9 +209,10 @@ def table_l2_weight(table: str, embedding_l2: float, task_table_l2: Optional[flo
 
 
 def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: torch.device,
-                 ranks: distributed.Ranks) -> None:
+                 ranks: distributed.Ranks, dense_mode: bool = True) -> None:
     """One pass over the train split; rank 0 reports progress and, at the end, how the epoch's time split up."""
-    model.train()
+    # A frozen dense network stays in eval mode (dropout off, batch-norm statistics fixed): the graph must not change.
+    model.train(dense_mode)
     phases = dict.fromkeys(("data", "forward/backward", "all-reduce", "optimizer"), 0.0)
     report = EpochProgress(epoch, len(loader.dataset), config.train.log_every_seconds, enabled=ranks.is_main)
     started = last = time.perf_counter()

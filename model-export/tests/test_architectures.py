@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from stemnet.config import ModelConfig
 from stemnet.data.synthetic import SCHEMA
 from stemnet.export.bundle import write_bundle
+from stemnet.incremental import read_bundle
 from stemnet.models.mixture import SHARED_OWNER
 from stemnet.models.registry import architecture_names, build_model
 from stemnet.models.tables import task_table
@@ -51,6 +52,10 @@ def test_architecture_trains_and_its_bundle_reproduces_pytorch(architecture, tin
     bundle = write_bundle(tmp_path / architecture, result, config)
     assert len(parity_lines(bundle)) >= config.export.parity_requests
     assert worst_parity_error(bundle) <= TOLERANCE
+    # Incremental training reads the dense weights back from the graph's initializers and refuses a bundle
+    # whose rebuilt PyTorch model misses its fixtures: every architecture must come back exactly.
+    state = read_bundle(bundle)  # raises unless the model rebuilt from the bundle reproduces its fixtures
+    assert set(state.dense) == {k for k in result.model.state_dict() if not k.startswith("embeddings.")}
     # Untrained, every output starts near 0.5 (logloss log 2); one epoch must already beat that.
     assert all(m["logloss"] < math.log(2.0) for m in result.metrics["test"].values() if isinstance(m, dict))
 

@@ -92,10 +92,25 @@ def synthetic_vocab_sizes(config: DataConfig) -> dict[str, int]:
     return {name: count + 1 for name, count in distinct.items()}
 
 
-def generate(config: DataConfig, out_dir: Path) -> dict[str, int]:
-    """Writes train/valid/test Parquet files and schema.yaml; returns rows per split."""
+def generate(config: DataConfig, out_dir: Path, days: Optional[tuple[int, int]] = None) -> dict[str, int]:
+    """Writes train/valid/test Parquet files and schema.yaml; returns rows per split. `days` (first, last),
+    for a config with `days`: only the rows of those days (each split keeps the rows it has on them)."""
     draw, rng = _draw(config)
-    return _write_splits(draw.frame, split_rows(len(draw.frame), config, rng), out_dir)
+    rows = split_rows(len(draw.frame), config, rng)
+    if days is not None:
+        first, last = _check_days(config, days)
+        day = draw.frame["day"].to_numpy()
+        rows = {split: picked[(day[picked] >= first) & (day[picked] <= last)] for split, picked in rows.items()}
+    return _write_splits(draw.frame, rows, out_dir)
+
+
+def _check_days(config: DataConfig, days: tuple[int, int]) -> tuple[int, int]:
+    first, last = days
+    if config.days == 0:
+        raise ConfigError("--days: the config's data has no days (set data.days)")
+    if not 1 <= first <= last <= config.days:
+        raise ConfigError(f"--days: expected a range within 1-{config.days}, got {first}-{last}")
+    return first, last
 
 
 def draw_with_splits(config: DataConfig) -> tuple[Draw, dict[str, np.ndarray]]:
@@ -112,8 +127,11 @@ def _draw(config: DataConfig) -> tuple[Draw, np.random.Generator]:
     users = _make_users(config, rng)
     ads = _make_ads(config, rng)
     effects = _attribute_effects(rng)
-    user_idx = rng.choice(config.num_users, size=config.num_rows, p=_popularity(config, config.num_users, rng))
-    ad_idx = rng.choice(config.num_ads, size=config.num_rows, p=_popularity(config, config.num_ads, rng))
+    if config.days:
+        day, user_idx, ad_idx = _draw_days(config, rng)
+    else:
+        user_idx = rng.choice(config.num_users, size=config.num_rows, p=_popularity(config, config.num_users, rng))
+        ad_idx = rng.choice(config.num_ads, size=config.num_rows, p=_popularity(config, config.num_ads, rng))
     frame = _features(users, ads, user_idx, ad_idx)
     shared = _shared_score(users, ads, user_idx, ad_idx, effects)
     task_scores, logits = {}, {}
@@ -127,6 +145,8 @@ def _draw(config: DataConfig) -> tuple[Draw, np.random.Generator]:
         frame[Schema.label_column(task)] = (rng.random(config.num_rows) < prob).astype(np.int8)
         frame[Schema.probability_column(task)] = prob
         task_scores[task], logits[task] = task_score, logit
+    if config.days:
+        frame["day"] = day
     draw = Draw(
         frame=frame,
         user_idx=user_idx,
@@ -148,6 +168,41 @@ def _check_config(config: DataConfig) -> None:
         raise ConfigError(f"data.positive_rates: must name exactly the tasks {list(SCHEMA.tasks)}")
     if not -1.0 <= config.conflict_correlation <= 1.0:
         raise ConfigError(f"data.conflict_correlation: must lie in [-1, 1], got {config.conflict_correlation}")
+    if config.days < 0:
+        raise ConfigError(f"data.days: expected 0 (no days) or more, got {config.days}")
+    for key in ("late_ad_fraction", "late_user_fraction"):
+        value = getattr(config, key)
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"data.{key}: must lie in [0, 1), got {value}")
+        if value > 0 and config.days < 2:
+            raise ConfigError(f"data.{key}: needs data.days of 2 or more (late entities launch on days 2..N)")
+
+
+def _draw_days(config: DataConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Day (1..N, ascending), user and ad of every row: each day's rows drawn from the users and ads launched
+    by that day, with the same popularity weights renormalised."""
+    user_weights = _popularity(config, config.num_users, rng)
+    ad_weights = _popularity(config, config.num_ads, rng)
+    user_launch = _launch_days(rng, config.num_users, config.late_user_fraction, config.days)
+    ad_launch = _launch_days(rng, config.num_ads, config.late_ad_fraction, config.days)
+    day = np.sort(rng.integers(1, config.days + 1, size=config.num_rows))
+    user_idx = np.empty(config.num_rows, dtype=np.int64)
+    ad_idx = np.empty(config.num_rows, dtype=np.int64)
+    for d in range(1, config.days + 1):
+        rows = np.flatnonzero(day == d)
+        for target, weights, launch in ((user_idx, user_weights, user_launch), (ad_idx, ad_weights, ad_launch)):
+            available = np.where(launch <= d, weights, 0.0)
+            target[rows] = rng.choice(len(weights), size=len(rows), p=available / available.sum())
+    return day, user_idx, ad_idx
+
+
+def _launch_days(rng: np.random.Generator, count: int, late_fraction: float, days: int) -> np.ndarray:
+    """Day 1 for most entities; `late_fraction` of them (never all) launch on a day drawn from 2..days."""
+    launch = np.ones(count, dtype=np.int64)
+    late = rng.random(count) < late_fraction
+    late[0] = False  # at least one entity exists on day 1
+    launch[late] = rng.integers(2, days + 1, size=int(late.sum()))
+    return launch
 
 
 def _latent(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:

@@ -57,10 +57,13 @@ class AttentionTransfer(nn.Module):
         self.scale = 1.0 / math.sqrt(dim)
 
     def forward(self, transferred: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
-        inputs = torch.stack([transferred, own], dim=1)  # [B, 2, H]
-        scores = (self.query(inputs) * self.key(inputs)).sum(dim=-1) * self.scale
+        # Each Linear sees a 2-D [B, H] input: the ONNX exporter then keeps its weight as an initializer named
+        # after the parameter (a Linear on a 3-D input becomes a MatMul with a folded, renamed, transposed copy),
+        # which is how incremental training reads the dense weights back (stemnet/incremental.py).
+        inputs = (transferred, own)
+        scores = torch.stack([(self.query(u) * self.key(u)).sum(dim=-1) for u in inputs], dim=1) * self.scale  # [B, 2]
         weights = torch.softmax(scores, dim=1).unsqueeze(-1)
-        return (weights * self.value(inputs)).sum(dim=1)
+        return (weights * torch.stack([self.value(u) for u in inputs], dim=1)).sum(dim=1)
 
 
 @register("aitm")
