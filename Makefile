@@ -78,7 +78,7 @@ venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
 test-bundle: $(TEST_BUNDLE)/manifest.json
 test-int8-bundle: $(TEST_INT8_BUNDLE)/manifest.json
-test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json)
+test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json) $(TEST_MODELS)/stem_net_2_ranks/manifest.json
 ab-models: $(foreach a,$(AB_ARMS),$(AB_MODELS)/$(a)/manifest.json)
 service-jar: $(SERVICE_JAR)
 
@@ -107,6 +107,11 @@ $(TEST_INT8_BUNDLE)/manifest.json: $(TEST_BUNDLE)/manifest.json
 $(TEST_MODELS)/%/manifest.json: $(TEST_BUNDLE)/manifest.json
 	$(PYTHON) -m stemnet train --config $(TEST_CONFIG) --data $(TEST_DATA) --bundle-out $(TEST_MODELS)/$* \
 	    --architecture $* --model-name $*
+
+# STEM-Net trained data-parallel by 2 ranks (torchrun, gloo): the contract test serves it like the others.
+$(TEST_MODELS)/stem_net_2_ranks/manifest.json: $(TEST_BUNDLE)/manifest.json
+	OMP_NUM_THREADS=1 $(VENV)/bin/torchrun --standalone --nproc_per_node=2 -m stemnet train --config $(TEST_CONFIG) \
+	    --data $(TEST_DATA) --bundle-out $(TEST_MODELS)/stem_net_2_ranks --model-name stem_net_2_ranks
 
 # schema.yaml is the last file `generate` writes.
 $(AB_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--dataset", required=True, type=Path, help="dataset description YAML")
     prepare.add_argument("--out", required=True, type=Path, help="directory for the Parquet splits")
     prepare.add_argument("--source", type=Path, help="overrides the dataset's path")
+    prepare.add_argument("--min-count", type=int, default=10,
+                         help="the train.min_count the report counts vocabularies at (default 10, the trainer's)")
     prepare.set_defaults(run=_prepare)
 
     train = commands.add_parser("train", help="train a model and write a scoring bundle")
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="overrides train.seed")
     train.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     train.add_argument("--num-workers", type=int, help="overrides train.num_workers (DataLoader worker processes)")
+    train.add_argument("--precision", choices=["fp32", "bf16"], help="overrides train.precision")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.add_argument("--model-name", help="overrides export.model_name, the name the service serves it under")
     train.add_argument(
@@ -105,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     speed = commands.add_parser("throughput", help="training samples/s and FLOP rate vs a plain matrix multiply")
     speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
     speed.add_argument("--steps", type=int, default=10, help="timed training steps")
+    speed.add_argument("--precision", choices=["fp32", "bf16"], help="overrides train.precision")
+    speed.add_argument("--fields", type=int, help="input fields (default the synthetic 8; 34: the reference's KuaiRand)")
     speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     speed.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     speed.set_defaults(run=_throughput)
@@ -207,13 +212,14 @@ def _prepare(args: argparse.Namespace) -> None:
 
     dataset = load_dataset_config(args.dataset)
     started = time.perf_counter()
-    counts = prepare(dataset, args.source or Path(dataset.path), args.out, args.dataset)
-    print(f"wrote {counts} rows to {args.out} in {time.perf_counter() - started:.1f}s")
+    report = prepare(dataset, args.source or Path(dataset.path), args.out, args.dataset, min_count=args.min_count)
+    print("\n".join(report.lines()))
+    print(f"wrote {args.out} in {time.perf_counter() - started:.1f}s")
 
 
 def _train(args: argparse.Namespace) -> None:
     # Imported here so `generate` does not pay for importing torch and onnx.
-    from stemnet.export.bundle import check_export_settings, write_bundle
+    from stemnet.export.bundle import write_bundle
     from stemnet.export.quantize import QuantizationRejected
     from stemnet.train import train
 
@@ -223,15 +229,17 @@ def _train(args: argparse.Namespace) -> None:
         train__seed=args.seed,
         train__device=args.device,
         train__num_workers=args.num_workers,
+        train__precision=args.precision,
         model__architecture=args.architecture,
         export__model_name=args.model_name,
         export__quantization=args.quantization,
     )
-    check_export_settings(config.export)
     start = _starting_state(args, config)
     started = time.perf_counter()
     result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume, start=start,
                    freeze_dense=args.delta_out is not None)
+    if result is None:
+        return  # a rank other than 0 of a torchrun launch: rank 0 exports
     trained = time.perf_counter()
     if args.delta_out is not None:
         summary = _write_delta(args, config, start, result)
@@ -306,11 +314,11 @@ def format_delta_summary(summary, start, vocabs: dict) -> str:
 def _quantize(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from stemnet.export.bundle import check_export_settings, quantize_existing
+    from stemnet.export.bundle import quantize_existing
     from stemnet.export.quantize import QuantizationRejected, QuantizationSettings
 
-    check_export_settings(ExportConfig(quantization="int8", max_auc_drop=args.max_auc_drop,
-                                       int8_parity_tolerance=args.parity_tolerance))
+    ExportConfig(quantization="int8", max_auc_drop=args.max_auc_drop,  # checks the two settings
+                 int8_parity_tolerance=args.parity_tolerance)
     started = time.perf_counter()
     try:
         manifest = quantize_existing(args.bundle, args.out, pd.read_parquet(args.test),
@@ -419,10 +427,12 @@ def _throughput(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = load_config(args.config, train__device=args.device)
-    result = measure(config, args.steps)
+    config = load_config(args.config, train__device=args.device, train__precision=args.precision)
+    result = measure(config, args.steps, fields=args.fields)
     print(
-        f"{config.model.architecture}, batch {config.train.batch_size}, {result.threads} thread(s): "
+        f"{config.model.architecture}, batch {config.train.batch_size}, {args.fields or 8} fields, "
+        f"{config.train.precision}, "
+        f"{result.threads} thread(s): "
         f"{result.samples_per_second:,.0f} samples/s; {result.forward_flops_per_sample / 1e6:.2f} MFLOP/sample forward; "
         f"training {result.training_gflops:.1f} GFLOP/s vs plain matmul {result.matmul_gflops:.1f} GFLOP/s "
         f"({100 * result.share_of_matmul_rate:.0f}%)"

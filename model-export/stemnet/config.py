@@ -20,6 +20,28 @@ class ConfigError(ValueError):
     """A config file that cannot be used as written."""
 
 
+# Every check of a setting that needs nothing but the setting lives here, in its section's __post_init__, so that a
+# config is refused when it is loaded (or built in code), before any data is read. What depends on the data (fields
+# named in model.task_specific_fields) is checked where the data meets the model (models/task_views.py).
+DEVICES = ("cpu", "cuda", "auto")
+TRAINING_PRECISIONS = ("fp32", "bf16")
+L2_SCOPES = ("touched_rows", "whole_table")
+EXPORT_PRECISIONS = ("fp32", "int8")
+MAX_PARITY_TOLERANCE = 1e-3
+
+
+def _one_of(section: str, key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{section}.{key}: expected one of {list(allowed)}, got {value!r}")
+
+
+def _at_least(section: str, settings: Any, minimums: dict[str, float]) -> None:
+    for key, minimum in minimums.items():
+        value = getattr(settings, key)
+        if value < minimum:
+            raise ConfigError(f"{section}.{key}: expected at least {minimum}, got {value}")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     seed: int = 7
@@ -96,6 +118,22 @@ class TrainConfig:
     chunk_rows: int = 200_000
     # Rows shuffled together each epoch; a buffer at least as large as the train split is a full shuffle.
     shuffle_buffer_rows: int = 1_000_000
+    # fp32, or bf16: forward and backward matrix products in bfloat16 (torch.autocast) over float32 weights, on CPUs
+    # with AVX512-BF16/AMX and on GPUs; evaluation and export stay float32 (docs/benchmarks.md, training speed).
+    precision: str = "fp32"
+    # Off a terminal, a progress line this often (on a terminal, a progress bar).
+    log_every_seconds: float = 30.0
+    # Under torchrun: how long a rank waits in a collective (gradients, rank 0's validation verdict) for the others
+    # before the run fails. Rank 0 validates while the others wait, so it must cover one validation pass.
+    collective_timeout_seconds: float = 1800.0
+
+    def __post_init__(self) -> None:
+        _one_of("train", "device", self.device, DEVICES)
+        _one_of("train", "precision", self.precision, TRAINING_PRECISIONS)
+        _one_of("train", "embedding_l2_scope", self.embedding_l2_scope, L2_SCOPES)
+        _at_least("train", self, {"epochs": 1, "batch_size": 1, "eval_batch_size": 1, "num_workers": 0,
+                                  "chunk_rows": 1, "shuffle_buffer_rows": 1, "min_count": 1,
+                                  "log_every_seconds": 0, "collective_timeout_seconds": 1})
 
 
 @dataclass(frozen=True)
@@ -110,6 +148,14 @@ class ExportConfig:
     max_auc_drop: float = 0.002
     # How far the service's scores may be from the int8 fixtures (scored by ONNX Runtime in Python, same graph).
     int8_parity_tolerance: float = 1.0e-4
+
+    def __post_init__(self) -> None:
+        _one_of("export", "quantization", self.quantization, EXPORT_PRECISIONS)
+        if not 0 <= self.max_auc_drop < 1:
+            raise ConfigError(f"export.max_auc_drop: expected a number in [0, 1), got {self.max_auc_drop}")
+        if not 0 < self.int8_parity_tolerance <= MAX_PARITY_TOLERANCE:
+            raise ConfigError(f"export.int8_parity_tolerance: expected a number in (0, {MAX_PARITY_TOLERANCE}], "
+                              f"got {self.int8_parity_tolerance}")
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """Training throughput of a configured model on random inputs, and the FLOP rate it reaches
 against a plain matrix multiply measured in the same process.
 
-FLOPs count the dense layers only (2 * in * out per sample per nn.Linear, found with forward
-hooks); a training step is taken as 3x the forward FLOPs (forward, and a backward pass with
+FLOPs count the dense layers only (2 * in * out per sample per nn.Linear and per batched layer of an
+ExpertGroup, found with forward hooks); a training step is taken as 3x the forward FLOPs (forward, and a backward pass with
 two matrix products per layer). Embedding lookups, softmax and the optimizer are not counted,
 so the ratio is a lower bound on how busy the model keeps the cores.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -15,10 +16,12 @@ import torch
 from torch import nn
 
 from stemnet.config import Config
+from stemnet.data.schema import FieldSpec, Schema
 from stemnet.data.synthetic import SCHEMA, synthetic_vocab_sizes
 from stemnet.models.base import MultiTaskModel
+from stemnet.models.experts import ExpertGroup
 from stemnet.models.registry import build_model
-from stemnet.train import multitask_loss, resolve_device
+from stemnet.train import autocast, multitask_loss, resolve_device
 
 TRAINING_FLOPS_PER_FORWARD_FLOP = 3
 MATMUL_SIZE = 512
@@ -37,21 +40,30 @@ class Throughput:
         return self.training_gflops / self.matmul_gflops
 
 
-def measure(config: Config, steps: int, warmup: int = 2) -> Throughput:
+EXTRA_FIELD_VALUES = 100
+
+
+def measure(config: Config, steps: int, warmup: int = 2, fields: int | None = None) -> Throughput:
+    """`fields`: widen the synthetic schema's 8 fields to this many (extra item fields of EXTRA_FIELD_VALUES values
+    each), e.g. 34 for the STEM reference code's KuaiRand input of 34 fields x 16."""
     device = resolve_device(config.train.device)
     batch = config.train.batch_size
     torch.manual_seed(config.train.seed)
-    vocab_sizes = synthetic_vocab_sizes(config.data)
-    model = build_model(config.model, SCHEMA, vocab_sizes).to(device)
+    schema, vocab_sizes = SCHEMA, synthetic_vocab_sizes(config.data)
+    if fields:
+        schema, extra_sizes = _widened(fields)
+        vocab_sizes = {**vocab_sizes, **extra_sizes}
+    model = build_model(config.model, schema, vocab_sizes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.learning_rate)
-    ids = _random_ids(vocab_sizes, batch, device)
+    ids = _random_ids(schema, vocab_sizes, batch, device)
     labels = (torch.rand(batch, len(model.tasks), device=device) < 0.05).float()
     flops = _forward_flops_per_sample(model, ids)
 
     def step() -> None:
-        loss = multitask_loss(
-            model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope, config.train.task_table_l2
-        )
+        with autocast(config.train.precision, device):
+            loss = multitask_loss(
+                model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope, config.train.task_table_l2
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -67,19 +79,30 @@ def measure(config: Config, steps: int, warmup: int = 2) -> Throughput:
     )
 
 
-def _random_ids(vocab_sizes: dict[str, int], batch: int, device: torch.device) -> torch.Tensor:
-    return torch.stack([torch.randint(0, vocab_sizes[f], (batch,), device=device) for f in SCHEMA.field_names], dim=1)
+def _widened(fields: int) -> tuple[Schema, dict[str, int]]:
+    if fields < len(SCHEMA.fields):
+        raise ValueError(f"--fields: at least the synthetic schema's {len(SCHEMA.fields)}")
+    extra = [FieldSpec(f"extra_{i}", "item") for i in range(fields - len(SCHEMA.fields))]
+    schema = dataclasses.replace(SCHEMA, fields=SCHEMA.fields + tuple(extra))
+    return schema, {spec.name: EXTRA_FIELD_VALUES + 1 for spec in extra}
+
+
+def _random_ids(schema: Schema, vocab_sizes: dict[str, int], batch: int, device: torch.device) -> torch.Tensor:
+    return torch.stack([torch.randint(0, vocab_sizes[f], (batch,), device=device) for f in schema.field_names], dim=1)
 
 
 @torch.no_grad()
 def _forward_flops_per_sample(model: MultiTaskModel, ids: torch.Tensor) -> float:
     total = 0
 
-    def count(module: nn.Linear, inputs, output) -> None:
+    def count(module: nn.Module, inputs, output) -> None:
         nonlocal total
-        total += 2 * module.in_features * module.out_features * inputs[0].shape[0]
+        if isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features * inputs[0].shape[0]
+        else:  # an ExpertGroup's layers after the first (a Linear, counted above)
+            total += sum(2 * w.numel() for w in module.weights) * inputs[0].shape[0]
 
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Linear)]
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Linear, ExpertGroup))]
     try:
         model(ids)
     finally:

@@ -7,8 +7,10 @@ through a bounded shuffle buffer (data/dataset.py).
 from __future__ import annotations
 
 import random
+import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -18,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from stemnet import checkpoint
+from stemnet import checkpoint, distributed
 from stemnet.config import Config, ConfigError
 from stemnet.data.dataset import EncodedSplit, make_loader, oov_dropout
 from stemnet.data.encoded import count_vocabularies, encode_to_disk
@@ -56,21 +58,35 @@ def train(
     resume: bool = False,
     start: Optional[ServingState] = None,
     freeze_dense: bool = False,
-) -> TrainingResult:
+) -> Optional[TrainingResult]:
     """Trains with early stopping; with `checkpoint_dir`, saves a checkpoint after every epoch
-    and, with `resume`, continues from the one there.
+    and, with `resume`, continues from the one there. Under torchrun, every rank trains its share of each batch
+    (stemnet/distributed.py) and only rank 0 gets a result; the others get None.
 
     With `start` (a bundle and its deltas, stemnet.incremental) training continues from its vocabularies, rows
     and dense weights: values that reach min_count in this data are appended to the vocabularies (known values
     keep their indices) with freshly initialised rows. `freeze_dense` trains the embedding tables only: the
     dense network keeps the start's weights bit for bit (and runs in eval mode), as a delta requires."""
     settings = config.train
-    _check_settings(settings)
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
     if freeze_dense and start is None:
         raise ConfigError("a frozen dense network needs a starting bundle (--from-bundle)")
     device = resolve_device(settings.device)
+    ranks = distributed.start(device, timedelta(seconds=settings.collective_timeout_seconds))
+    try:
+        return _train(config, data_dir, checkpoint_dir, resume, start, freeze_dense, distributed.local_device(device),
+                      ranks)
+    finally:
+        distributed.stop(ranks)
+
+
+def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resume: bool,
+           start: Optional[ServingState], freeze_dense: bool, device: torch.device,
+           ranks: distributed.Ranks) -> Optional[TrainingResult]:
+    settings = config.train
+    if settings.batch_size < ranks.world_size:
+        raise ConfigError(f"train.batch_size: {settings.batch_size} rows cannot be shared by {ranks.world_size} ranks")
     seed_everything(settings.seed)
     schema = Schema.load(data_dir)
     if start is not None:
@@ -89,6 +105,7 @@ def train(
         shuffle_buffer_rows=settings.shuffle_buffer_rows,
         num_workers=settings.num_workers,
         pin_memory=device.type == "cuda",
+        part=(ranks.rank, ranks.world_size),
     )
     model = build_model(config.model, schema, {name: v.size for name, v in vocabs.items()})
     if start is not None:
@@ -105,16 +122,21 @@ def train(
     while progress.epoch < settings.epochs and not _stopped_early(progress, settings.patience):
         epoch = progress.epoch + 1
         loader.sampler.set_epoch(epoch)
-        _train_epoch(model, optimizer, loader, config, epoch, device, dense_mode=not freeze_dense)
-        validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
-        score = average_auc(validation)
-        print(f"epoch {epoch} validation: mean auc={score:.4f}  {format_metrics(validation)}", flush=True)
+        _train_epoch(model, optimizer, loader, config, epoch, device, ranks, dense_mode=not freeze_dense)
+        score = None
+        if ranks.is_main:
+            validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
+            score = average_auc(validation)
+            print(f"epoch {epoch} validation: mean auc={score:.4f}  {format_metrics(validation)}", flush=True)
+        score = distributed.from_main(score, ranks)
         progress.epoch = epoch
         if score > progress.best_auc:
             progress.best_auc, progress.best_state, progress.best_epoch = score, _snapshot(model), epoch
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and ranks.is_main:
             checkpoint.save(checkpoint_dir, model, optimizer, progress, run_fingerprint)
     del loader  # stops its worker processes
+    if not ranks.is_main:
+        return None
     if _stopped_early(progress, settings.patience):
         print(f"early stop: no improvement for {settings.patience} epoch(s); best epoch {progress.best_epoch}")
     if progress.best_state is not None:
@@ -147,14 +169,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-DEVICES = ("cpu", "cuda", "auto")
-
-
 def resolve_device(name: str) -> torch.device:
     """`auto` takes CUDA when there is a device; `cuda` without one is an error, never a silent
     fallback to a run 10-100x slower than asked for."""
-    if name not in DEVICES:
-        raise ConfigError(f"train.device: expected one of {list(DEVICES)}, got {name!r}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -165,17 +182,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _check_settings(settings) -> None:
-    if settings.embedding_l2_scope not in L2_SCOPES:
-        raise ConfigError(f"train.embedding_l2_scope: expected one of {list(L2_SCOPES)}, got {settings.embedding_l2_scope!r}")
-    minimums = {"batch_size": 1, "eval_batch_size": 1, "num_workers": 0, "chunk_rows": 1, "shuffle_buffer_rows": 1}
-    for key, minimum in minimums.items():
-        value = getattr(settings, key)
-        if value < minimum:
-            raise ConfigError(f"train.{key}: expected at least {minimum}, got {value}")
-
-
-L2_SCOPES = ("touched_rows", "whole_table")
+def autocast(precision: str, device: torch.device):
+    """The context a training step's forward runs in: bf16 matrix products under torch.autocast, or nothing."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def multitask_loss(
@@ -186,7 +195,7 @@ def multitask_loss(
     l2_scope: str = "touched_rows",
     task_table_l2: Optional[float] = None,
 ) -> torch.Tensor:
-    """Sum over tasks of the mean BCE, the model's own penalty, and embedding L2 (see L2_SCOPES):
+    """Sum over tasks of the mean BCE, the model's own penalty, and embedding L2 (config.L2_SCOPES):
     `task_table_l2` on the task-specific tables when given, `embedding_l2` on the others."""
     logits = model.dense_logits(model.embeddings(ids))
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=0).sum()
@@ -199,32 +208,74 @@ def table_l2_weight(table: str, embedding_l2: float, task_table_l2: Optional[flo
     return task_table_l2 if task_table_l2 is not None and is_task_table(table) else embedding_l2
 
 
-def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: torch.device, dense_mode: bool = True) -> None:
+def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: torch.device,
+                 ranks: distributed.Ranks, dense_mode: bool = True) -> None:
+    """One pass over the train split; rank 0 reports progress and, at the end, how the epoch's time split up."""
     # A frozen dense network stays in eval mode (dropout off, batch-norm statistics fixed): the graph must not change.
     model.train(dense_mode)
-    running = None
-    samples, started = 0, time.perf_counter()
-    with tqdm(total=len(loader.dataset), desc=f"epoch {epoch}", unit="sample", unit_scale=True, leave=False) as bar:
-        for ids, labels in loader:
-            ids = oov_dropout(ids, config.train.oov_dropout)
-            loss = multitask_loss(
-                model,
-                ids.to(device, non_blocking=True),
-                labels.to(device, non_blocking=True),
-                config.train.embedding_l2,
-                config.train.embedding_l2_scope,
-                config.train.task_table_l2,
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            value = loss.item()
-            running = value if running is None else (1 - LOSS_SMOOTHING) * running + LOSS_SMOOTHING * value
-            bar.set_postfix(loss=f"{running:.4f}", refresh=False)
-            bar.update(len(ids))
-            samples += len(ids)
+    phases = dict.fromkeys(("data", "forward/backward", "all-reduce", "optimizer"), 0.0)
+    report = EpochProgress(epoch, len(loader.dataset), config.train.log_every_seconds, enabled=ranks.is_main)
+    started = last = time.perf_counter()
+    for ids, labels in loader:
+        ids = oov_dropout(ids, config.train.oov_dropout)
+        ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        last = _add_phase(phases, "data", last, device)
+        with autocast(config.train.precision, device):
+            loss = multitask_loss(model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope,
+                                  config.train.task_table_l2)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        last = _add_phase(phases, "forward/backward", last, device)
+        distributed.average_gradients(model, ranks)
+        last = _add_phase(phases, "all-reduce", last, device)
+        optimizer.step()
+        value = loss.item()
+        last = _add_phase(phases, "optimizer", last, device)
+        report.step(len(ids) * ranks.world_size, value)
+    report.close()
     seconds = time.perf_counter() - started
-    print(f"epoch {epoch} trained: {samples:,} samples in {seconds:.1f}s, {samples / seconds:,.0f} samples/s", flush=True)
+    samples = report.samples
+    split = ", ".join(f"{name} {share / seconds:.0%}" for name, share in phases.items())
+    if ranks.is_main:
+        print(f"epoch {epoch} trained: {samples:,} samples in {seconds:.1f}s, {samples / seconds:,.0f} samples/s "
+              f"on {ranks.world_size} rank(s) ({split})", flush=True)
+
+
+def _add_phase(phases: dict[str, float], phase: str, since: float, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)  # otherwise the GPU's work is counted in whichever phase waits for it
+    now = time.perf_counter()
+    phases[phase] += now - since
+    return now
+
+
+class EpochProgress:
+    """A progress bar on a terminal; elsewhere (a log file, CI, a cluster's log collector) one plain line every
+    `every_seconds`: samples, samples/s and the smoothed loss."""
+
+    def __init__(self, epoch: int, total: int, every_seconds: float, enabled: bool):
+        self.epoch, self.total, self.every_seconds, self.enabled = epoch, total, every_seconds, enabled
+        self.samples, self.running = 0, None
+        self.started = self.reported = time.perf_counter()
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            self.bar = tqdm(total=total, desc=f"epoch {epoch}", unit="sample", unit_scale=True, leave=False)
+
+    def step(self, samples: int, loss: float) -> None:
+        self.samples += samples
+        self.running = loss if self.running is None else (1 - LOSS_SMOOTHING) * self.running + LOSS_SMOOTHING * loss
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{self.running:.4f}", refresh=False)
+            self.bar.update(samples)
+        elif self.enabled and time.perf_counter() - self.reported >= self.every_seconds:
+            self.reported = time.perf_counter()
+            rate = self.samples / (self.reported - self.started)
+            print(f"epoch {self.epoch}: {self.samples:,}/{self.total:,} samples, {rate:,.0f} samples/s, "
+                  f"loss {self.running:.4f}", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _snapshot(model: MultiTaskModel) -> dict[str, torch.Tensor]:

@@ -111,6 +111,6 @@ def test_one_side_stem_net_gives_task_tables_to_that_sides_fields_only(architect
 @pytest.mark.parametrize(("architecture", "sees_other_tasks"), [("ple", False), ("me_ple", False), ("stem_net", True)])
 def test_a_tasks_gate_sees_other_tasks_experts_only_in_stem_net(architecture, sees_other_tasks):
     model = _model(architecture)
-    owners = {model.layout.expert_owners[i] for i in model.visible_experts["follow"]}
+    owners = {model.expert_owners[i] for i in model.visible_experts["follow"]}
     assert {SHARED_OWNER, "follow"} <= owners
     assert (owners == {SHARED_OWNER, *SCHEMA.tasks}) == sees_other_tasks

@@ -4,9 +4,10 @@ import shutil
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from stemnet.cli import main
-from stemnet.config import ConfigError, load_config
+from stemnet.config import ConfigError, TrainConfig, load_config
 from stemnet.data.schema import DataError, Schema
 from stemnet.data.splits import read_split
 from stemnet.train import resolve_device, train
@@ -133,10 +134,9 @@ def _must_not_run(*args, **kwargs):
 
 
 @pytest.mark.parametrize("key, value", [("num_workers", -1), ("chunk_rows", 0), ("shuffle_buffer_rows", 0)])
-def test_loader_settings_out_of_range_are_named(tiny_config, tiny_data, key, value):
-    config = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, **{key: value}))
+def test_loader_settings_out_of_range_are_named(tiny_config, key, value):
     with pytest.raises(ConfigError, match=rf"train.{key}: expected at least"):
-        train(config, tiny_data)
+        dataclasses.replace(tiny_config.train, **{key: value})
 
 
 def test_cuda_without_a_device_fails_before_reading_any_data(tmp_path, monkeypatch, capsys):
@@ -157,4 +157,18 @@ def test_auto_device_takes_cuda_only_when_there_is_one(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == torch.device("cuda")
     with pytest.raises(ConfigError, match=r"train.device: expected one of \['cpu', 'cuda', 'auto'\], got 'gpu'"):
-        resolve_device("gpu")
+        TrainConfig(device="gpu")
+
+
+@pytest.mark.parametrize(("section", "settings", "key"), [
+    ("train", {"precision": "fp16"}, "train.precision"),
+    ("train", {"epochs": 0}, "train.epochs"),
+    ("train", {"collective_timeout_seconds": 0}, "train.collective_timeout_seconds"),
+    ("export", {"quantization": "fp16"}, "export.quantization"),
+])
+def test_every_setting_is_checked_when_the_config_is_loaded(tmp_path, section, settings, key):
+    """Before any data is read: the file alone is refused, naming the key."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {}, "train": {}, section: settings}))
+    with pytest.raises(ConfigError, match=key):
+        load_config(config)

@@ -31,7 +31,7 @@ split: {method: time, column: date, train_until: 20220428, valid_until: 20220429
 
 def _prepared(config_path, source, out):
     config = load_dataset_config(config_path)
-    counts = prepare(config, source, out, config_path)
+    counts = prepare(config, source, out, config_path).rows
     schema = Schema.load(out)
     return counts, schema, {split: read_split(out, split, schema) for split in ("train", "valid", "test")}
 
@@ -122,3 +122,80 @@ def test_config_with_an_unknown_key_or_bad_side_names_the_key(tmp_path):
         load_dataset_config(_yaml(tmp_path, KUAIRAND.replace("train_until:", "train_until_date:")))
     with pytest.raises(ConfigError, match=r"field 'author_id' has side 'ad'"):
         load_dataset_config(_yaml(tmp_path, KUAIRAND.replace("{name: author_id, side: item}", "{name: author_id, side: ad}")))
+
+
+GIVEN = """
+format: {format}
+path: unused
+fields:
+  - {{name: user_id, side: user, column: uid}}
+  - {{name: device, side: user}}
+  - {{name: ad_id, side: item, column: creative}}
+tasks: [click, pay]
+label_columns: {{pay: converted}}
+user_id_field: user_id
+item_id_field: ad_id
+missing_values: {missing}
+split: {{method: given, files: {{train: train.{ext}, valid: valid.{ext}, test: test.{ext}}}}}
+"""
+
+
+def _user_files(directory, ext):
+    """Three pre-split files with the user's own column names; valid and test hold one unseen user each."""
+    directory.mkdir()
+    frames = {
+        "train": pd.DataFrame({"uid": ["u1", "u1", "u2", "u2"], "device": ["ios", None, "ios", None],
+                               "creative": ["c1", "c2", "c1", "c2"], "click": [1, 0, 1, 0], "converted": [1, 0, 0, 0]}),
+        "valid": pd.DataFrame({"uid": ["u1", "u9"], "device": ["ios", "web"], "creative": ["c1", "c1"],
+                               "click": [0, 1], "converted": [0, 1]}),
+        "test": pd.DataFrame({"uid": ["u2", "u2", "u8", "u1"], "device": [None, "ios", "ios", "ios"],
+                              "creative": ["c2", "c1", "c3", "c1"], "click": [1, 1, 0, 0], "converted": [0, 0, 0, 1]}),
+    }
+    for split, frame in frames.items():
+        if ext == "csv":
+            frame.to_csv(directory / f"{split}.csv", index=False)
+        else:
+            frame.to_parquet(directory / f"{split}.parquet")
+    return frames
+
+
+@pytest.mark.parametrize(("file_format", "ext"), [("csv", "csv"), ("parquet", "parquet")])
+def test_pre_split_files_with_their_own_column_names_are_taken_as_they_are(tmp_path, file_format, ext):
+    frames = _user_files(tmp_path / "raw", ext)
+    config_path = _yaml(tmp_path, GIVEN.format(format=file_format, ext=ext, missing="oov"))
+    config = load_dataset_config(config_path)
+    report = prepare(config, tmp_path / "raw", tmp_path / "out", config_path, min_count=2)
+    schema = Schema.load(tmp_path / "out")
+    assert report.rows == {split: len(frame) for split, frame in frames.items()}
+    assert report.positives["test"] == {"click": 2, "pay": 1}
+    assert report.vocabulary_sizes == {"user_id": 2, "device": 1, "ad_id": 2}
+    assert report.oov_share["user_id"] == {"valid": 0.5, "test": 0.25}
+    assert report.oov_share["ad_id"] == {"valid": 0.0, "test": 0.25}
+    test = read_split(tmp_path / "out", "test", schema)
+    assert list(test["user_id"]) == ["u2", "u2", "u8", "u1"] and list(test["pay"]) == [0, 0, 0, 1]
+    assert test["device"].isna().sum() == 1
+    assert "rows read: 10; exact duplicates dropped: 0" in report.lines()[0]
+
+
+def test_missing_values_can_be_a_category_of_their_own(tmp_path):
+    _user_files(tmp_path / "raw", "csv")
+    config_path = _yaml(tmp_path, GIVEN.format(format="csv", ext="csv", missing="category"))
+    report = prepare(load_dataset_config(config_path), tmp_path / "raw", tmp_path / "out", config_path, min_count=2)
+    schema = Schema.load(tmp_path / "out")
+    assert schema.missing_values == "category"
+    assert report.vocabulary_sizes["device"] == 2  # ios, and missing (twice in train)
+    assert list(read_split(tmp_path / "out", "train", schema)["device"]) == ["ios", "<missing>", "ios", "<missing>"]
+
+
+def test_a_given_split_needs_a_file_per_split(tmp_path):
+    text = GIVEN.format(format="csv", ext="csv", missing="oov").replace(", test: test.csv", "")
+    with pytest.raises(ConfigError, match=r"split.files: a given split needs one file for each of"):
+        load_dataset_config(_yaml(tmp_path, text))
+
+
+def test_duplicates_dropped_are_reported(tmp_path):
+    source = DATA / "kuairand"
+    config_path = _yaml(tmp_path, KUAIRAND)
+    report = prepare(load_dataset_config(config_path), source, tmp_path / "out", config_path, min_count=1)
+    assert report.duplicates_dropped == 1
+    assert report.rows_read == sum(report.rows.values()) + 1

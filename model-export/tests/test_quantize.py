@@ -9,7 +9,7 @@ import pytest
 
 from stemnet.config import ConfigError
 from stemnet.export import quantize
-from stemnet.export.bundle import check_export_settings, quantize_existing, write_bundle
+from stemnet.export.bundle import quantize_existing, write_bundle
 from stemnet.export.parity import candidate_values
 from stemnet.export.quantize import BundleLookup, QuantizationRejected, QuantizationSettings, _FieldSides, session
 
@@ -111,7 +111,7 @@ def test_int8_export_is_refused_when_a_task_loses_more_auc_than_the_bound(traine
 )
 def test_unusable_export_settings_are_refused_naming_the_key(tiny_config, export, key):
     with pytest.raises(ConfigError, match=key):
-        check_export_settings(_with_export(tiny_config, **export).export)
+        _with_export(tiny_config, **export)
 
 
 def test_an_existing_fp32_bundle_is_quantized_into_a_new_version(bundle_dir, trained, tmp_path):

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from stemnet.config import ConfigError, ModelConfig
 from stemnet.data.synthetic import SCHEMA
 from stemnet.export.onnx_graph import check_against_torch, export_dense
-from stemnet.models.mixture import SHARED_OWNER
 from stemnet.models.registry import build_model
 from stemnet.models.tables import SHARED_TABLE, task_table
 from stemnet.train import multitask_loss
@@ -42,9 +41,9 @@ def test_a_tasks_loss_trains_only_its_own_and_the_shared_parameters(task):
     tables = {spec.name: model.embeddings.weight(spec) for spec in model.table_specs}
     assert _grad_norm([tables[task_table(task)]]) > 0
     assert _grad_norm([tables[SHARED_TABLE]]) > 0
-    for expert, owner in zip(model.experts, model.layout.expert_owners):
-        trained_by_task = owner in (SHARED_OWNER, task)
-        assert (_grad_norm(expert.parameters()) > 0) == trained_by_task, owner
+    assert _grad_norm(model.shared_experts.parameters()) > 0
+    for owner, experts in model.task_experts.items():
+        assert (_grad_norm(experts.parameters()) > 0) == (owner == task), owner
     for name in model.tasks:
         if name != task:
             assert _grad_norm([tables[task_table(name)]]) == 0.0
@@ -55,8 +54,7 @@ def test_other_tasks_experts_still_reach_the_forward_pass():
     ids = _ids()
     before = model(ids)
     with torch.no_grad():
-        pay_experts = [e for e, owner in zip(model.experts, model.layout.expert_owners) if owner == "pay"]
-        for p in (p for expert in pay_experts for p in expert.parameters()):
+        for p in model.task_experts["pay"].parameters():
             p.add_(0.5)
     after = model(ids)
     # Changing pay's experts moves follow's score: all forward, even though backward is cut.
@@ -110,8 +108,9 @@ def _loss(model, ids, labels, **l2):
 
 @pytest.mark.parametrize("scope", ["touched_rows", "whole_table"])
 def test_task_table_l2_replaces_embedding_l2_on_task_tables_only(scope):
-    model = _model()
-    ids, labels = _ids(), torch.zeros(32, len(SCHEMA.tasks))
+    # In float64: the penalty difference (~1e-5) is below a float32 loss's rounding at rtol 1e-4.
+    model = _model().double()
+    ids, labels = _ids(), torch.zeros(32, len(SCHEMA.tasks), dtype=torch.float64)
     per_table = model.embeddings.l2_by_table(ids if scope == "touched_rows" else None)
     task_rows = sum(value for name, value in per_table.items() if name != SHARED_TABLE)
     assert task_rows > 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from stemnet.data.dataset import EncodedSplit, make_loader
-from stemnet.models.mixture import SHARED_OWNER, ExpertMixture
+from stemnet.models.base import MultiTaskModel
+from stemnet.models.mixture import SHARED_OWNER
 
 GROUPS = ("shared", "own", "other tasks")
 
@@ -17,7 +18,7 @@ def owner_group(owner: str, task: str) -> str:
 
 @torch.no_grad()
 def average_gate_weights(
-    model: ExpertMixture, split: EncodedSplit, batch_size: int, device: torch.device
+    model: MultiTaskModel, split: EncodedSplit, batch_size: int, device: torch.device
 ) -> dict[str, dict[str, float]]:
     """Per task, the gate weight on each GROUPS entry averaged over the split's samples."""
     model.eval()
@@ -27,11 +28,12 @@ def average_gate_weights(
         for task, gate in gates.items():
             column_sums = gate.sum(dim=0).cpu().numpy()
             for weight, expert in zip(column_sums, model.visible_experts[task]):
-                totals[task][owner_group(model.layout.expert_owners[expert], task)] += float(weight)
+                totals[task][owner_group(model.expert_owners[expert], task)] += float(weight)
     return {task: {g: w / len(split) for g, w in groups.items()} for task, groups in totals.items()}
 
 
 def is_gated(model: torch.nn.Module) -> bool:
-    return isinstance(model, ExpertMixture)
+    """Models with per-task gates over experts (the mixtures and STEM-Net) offer logits_and_gates and expert_owners."""
+    return hasattr(model, "logits_and_gates") and hasattr(model, "expert_owners")
 
 

@@ -85,10 +85,15 @@ class ShuffledBatches(Sampler[np.ndarray]):
     blocks in a random order, pools BLOCKS_PER_BUFFER of them at a time and emits the pool's rows
     in a random order (a partial last batch carries over into the next pool). Memory holds one
     pool's indices and one number per block, whatever the split's size; a buffer at least as
-    large as the split is a full shuffle. The order depends only on (seed, epoch)."""
+    large as the split is a full shuffle. The order depends only on (seed, epoch).
 
-    def __init__(self, rows: int, batch_size: int, buffer_rows: int, seed: int):
+    `part` = (rank, ranks) of data-parallel training: every rank draws the same batches and keeps
+    rows rank, rank + ranks, ... of each (stemnet/distributed.py); the last batch is cut to a
+    multiple of `ranks` rows, so no rank gets an empty one."""
+
+    def __init__(self, rows: int, batch_size: int, buffer_rows: int, seed: int, part: tuple[int, int] = (0, 1)):
         self.rows, self.batch_size, self.seed = rows, batch_size, seed
+        self.rank, self.ranks = part
         self.block_rows = max(1, buffer_rows // BLOCKS_PER_BUFFER)
         self.blocks_per_pool = max(1, buffer_rows // self.block_rows)
         self.epoch = 0
@@ -109,10 +114,11 @@ class ShuffledBatches(Sampler[np.ndarray]):
             pool = np.concatenate([carry, rng.permutation(rows[rows < self.rows])])
             whole = len(pool) - len(pool) % self.batch_size
             for begin in range(0, whole, self.batch_size):
-                yield pool[begin : begin + self.batch_size]
+                yield pool[begin + self.rank : begin + self.batch_size : self.ranks]
             carry = pool[whole:]
+        carry = carry[: len(carry) - len(carry) % self.ranks]
         if len(carry):
-            yield carry
+            yield carry[self.rank :: self.ranks]
 
 
 class SequentialBatches(Sampler[slice]):
@@ -148,12 +154,13 @@ def make_loader(
     shuffle_buffer_rows: int = DEFAULT_SHUFFLE_BUFFER_ROWS,
     num_workers: int = 0,
     pin_memory: bool = False,
+    part: tuple[int, int] = (0, 1),
 ) -> DataLoader:
     """Batches of (ids int64 [B, F], labels float32 [B, T]). Shuffled: call
     `loader.sampler.set_epoch(epoch)` before each epoch; workers persist across epochs. The
     batches are the same for any `num_workers`: the order is drawn in this process, and the
-    DataLoader returns the workers' batches in that order."""
-    batches = ShuffledBatches(len(split), batch_size, shuffle_buffer_rows, seed) if shuffle else SequentialBatches(len(split), batch_size)
+    DataLoader returns the workers' batches in that order. `part`: see ShuffledBatches."""
+    batches = ShuffledBatches(len(split), batch_size, shuffle_buffer_rows, seed, part) if shuffle else SequentialBatches(len(split), batch_size)
     return DataLoader(
         _BatchedSplit(split),
         sampler=batches,

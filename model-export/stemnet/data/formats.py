@@ -5,8 +5,9 @@ whose chunks hold the raw columns plus derived label columns.
 - tiktok: ICME 2019 Short Video Understanding Challenge track 1 (final_track1_train.txt):
   tab-separated, no header, columns TIKTOK_COLUMNS; tasks finish and like.
 - kuairand: a KuaiRand-1K or KuaiRand-Pure directory: log_standard_*.csv impressions joined
-  with user_features_*.csv on user_id and video_features_basic_*.csv on video_id; exact
-  duplicate log rows are dropped; `finish` = play_time_ms >= 0.95 * duration_ms.
+  with user_features_*.csv on user_id and video_features_basic_*.csv on video_id;
+  `finish` = play_time_ms >= 0.95 * duration_ms. (Its logs repeat rows: `prepare` drops exact
+  duplicates of kuairand data by default, see DatasetConfig.drop_duplicates.)
 - tenrec: Tenrec QK-video.csv (user_id, item_id, click, follow, like, share, video_category,
   watching_times, gender, age).
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 import pandas as pd
 
 from stemnet.data.dataset_config import DatasetConfig
@@ -48,24 +48,12 @@ def _kuairand(config: DatasetConfig, directory: Path) -> Chunks:
     logs = _one_or_more(directory, "log_standard_*.csv")
     users = _lookup_table(_one_or_more(directory, "user_features_*.csv")[0], "user_id")
     videos = _lookup_table(_one_or_more(directory, "video_features_basic_*.csv")[0], "video_id")
-    seen: set[int] = set()
     for log in logs:
         for chunk in iter_chunks(log, chunk_rows=config.chunk_rows):
-            chunk = _drop_seen_duplicates(chunk, seen)
             play, duration = pd.to_numeric(chunk["play_time_ms"]), pd.to_numeric(chunk["duration_ms"])
             chunk["finish"] = (play >= KUAIRAND_FINISH_SHARE * duration).astype(int).astype(str)
             joined = chunk.merge(users, on="user_id", how="left").merge(videos, on="video_id", how="left")
             yield log, joined
-
-
-def _drop_seen_duplicates(chunk: pd.DataFrame, seen: set[int]) -> pd.DataFrame:
-    """Drops rows identical (in every log column) to an earlier row of any chunk."""
-    hashes = pd.util.hash_pandas_object(chunk.drop(columns=["row_number"]), index=False).to_numpy()
-    first_here = ~pd.Series(hashes).duplicated().to_numpy()
-    new = np.fromiter((h not in seen for h in hashes), dtype=bool, count=len(hashes))
-    keep = first_here & new
-    seen.update(hashes[keep].tolist())
-    return chunk[keep].reset_index(drop=True)
 
 
 def _lookup_table(path: Path, key: str) -> pd.DataFrame:

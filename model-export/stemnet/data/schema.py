@@ -7,7 +7,12 @@ from pathlib import Path
 import yaml
 
 SCHEMA_FILE = "schema.yaml"
-SIDES = ("user", "item")
+# user: the request's user (userFeatures); item: each candidate (features); context: the request itself, neither
+# user nor item (tab, page, hour; contextFeatures), one value for every candidate.
+SIDES = ("user", "item", "context")
+# The value a missing feature takes when a data set treats missing as a category of its own
+# (dataset missing_values: category); the bundle names it (manifest `missingValue`) for the service.
+MISSING_VALUE = "<missing>"
 
 
 class DataError(ValueError):
@@ -26,6 +31,7 @@ class Schema:
     tasks: tuple[str, ...]
     user_id_field: str
     item_id_field: str
+    missing_values: str = "oov"  # or "category": missing is MISSING_VALUE, a value of its own
 
     @property
     def field_names(self) -> list[str]:
@@ -46,6 +52,7 @@ class Schema:
             "tasks": list(self.tasks),
             "user_id_field": self.user_id_field,
             "item_id_field": self.item_id_field,
+            "missing_values": self.missing_values,
         }
         (data_dir / SCHEMA_FILE).write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
@@ -59,6 +66,7 @@ class Schema:
                 tasks=tuple(str(t) for t in raw["tasks"]),
                 user_id_field=str(raw["user_id_field"]),
                 item_id_field=str(raw["item_id_field"]),
+                missing_values=str(raw.get("missing_values", "oov")),
             )
         except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
             raise DataError(f"{path}: cannot read schema: {error!r}") from error

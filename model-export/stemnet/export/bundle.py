@@ -19,13 +19,13 @@ import pandas as pd
 import torch
 
 from stemnet.config import Config, ConfigError, ExportConfig
+from stemnet.data.schema import MISSING_VALUE
 from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
 from stemnet.export.parity import build_requests, encode_requests, fixture_lines
 from stemnet.export.quantize import (
     FP32_PARITY_TOLERANCE,
     PRECISION_FP32,
     PRECISION_INT8,
-    PRECISIONS,
     QuantizationSettings,
     quantize_bundle,
 )
@@ -37,24 +37,8 @@ MANIFEST = "manifest.json"
 MODEL_FILE = "model.onnx"
 PARITY_FILE = "parity.jsonl"
 # The service refuses a looser parity tolerance: beyond it a wrongly exported graph could pass its warm-up.
-MAX_PARITY_TOLERANCE = 1e-3
-
-
-def check_export_settings(export: ExportConfig) -> None:
-    """Fails before training, not after it, on export settings that cannot be used."""
-    if export.quantization not in PRECISIONS:
-        raise ConfigError(f"export.quantization: expected one of {list(PRECISIONS)}, got {export.quantization!r}")
-    if not 0 <= export.max_auc_drop < 1:
-        raise ConfigError(f"export.max_auc_drop: expected a number in [0, 1), got {export.max_auc_drop}")
-    if not 0 < export.int8_parity_tolerance <= MAX_PARITY_TOLERANCE:
-        raise ConfigError(
-            f"export.int8_parity_tolerance: expected a number in (0, {MAX_PARITY_TOLERANCE}], got {export.int8_parity_tolerance}"
-        )
-
-
 def write_bundle(out_dir: Path, result: TrainingResult, config: Config) -> Path:
     """Raises QuantizationRejected (nothing written) when export.quantization is int8 and costs too much AUC."""
-    check_export_settings(config.export)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -183,6 +167,7 @@ def _manifest(result: TrainingResult, config: Config, signature: OnnxSignature) 
         "minCount": config.train.min_count,
         "userIdField": schema.user_id_field,
         "itemIdField": schema.item_id_field,
+        **({"missingValue": MISSING_VALUE} if schema.missing_values == "category" else {}),
         "fields": [
             {"name": f.name, "side": f.side, "vocabulary": _vocab_file(f.name), "vocabSize": result.vocabs[f.name].size}
             for f in schema.fields

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from stemnet.data.schema import Schema
+from stemnet.data.schema import MISSING_VALUE, Schema
 from stemnet.data.vocab import Vocabulary
 
 
@@ -29,18 +29,28 @@ def build_requests(test: pd.DataFrame, schema: Schema, count: int, max_candidate
 
 
 def _request(rows: pd.DataFrame, schema: Schema, number: int) -> dict:
+    """The rows' user and items as one request; context fields (one value per request) from the first row."""
     first = rows.iloc[0]
     user_fields = [f.name for f in schema.fields if f.side == "user" and f.name != schema.user_id_field]
     item_fields = [f.name for f in schema.fields if f.side == "item" and f.name != schema.item_id_field]
-    return {
+    context_fields = [f.name for f in schema.fields if f.side == "context"]
+    request = {
         "requestId": f"parity-{number}",
         "userId": str(first[schema.user_id_field]),
-        "userFeatures": {name: str(first[name]) for name in user_fields},
+        "userFeatures": _present(first, user_fields),
         "candidates": [
-            {"itemId": str(row[schema.item_id_field]), "features": {name: str(row[name]) for name in item_fields}}
+            {"itemId": str(row[schema.item_id_field]), "features": _present(row, item_fields)}
             for _, row in rows.iterrows()
         ],
     }
+    if context_fields:
+        request["contextFeatures"] = _present(first, context_fields)
+    return request
+
+
+def _present(row: pd.Series, names: list[str]) -> dict[str, str]:
+    """The row's values of `names` as strings; a missing value is left out, as a client leaves it out."""
+    return {name: str(row[name]) for name in names if row[name] is not None and row[name] == row[name]}
 
 
 def _vary(request: dict, schema: Schema, number: int, rng: np.random.Generator) -> dict:
@@ -69,13 +79,20 @@ def _pick(rng: np.random.Generator, names: list[str]) -> str:
 
 
 def candidate_values(request: dict, schema: Schema) -> list[dict[str, Optional[str]]]:
-    """Each candidate's value per field as the service resolves it; None where it is missing."""
-    user = {**request.get("userFeatures", {}), schema.user_id_field: request.get("userId")}
+    """Each candidate's value per field as the service resolves it: None where it is missing, or MISSING_VALUE when
+    the data set makes missing a category of its own (the bundle's missingValue, which the service substitutes)."""
+    sides = {"user": {**request.get("userFeatures", {}), schema.user_id_field: request.get("userId")},
+             "context": request.get("contextFeatures", {})}
+    absent = MISSING_VALUE if schema.missing_values == "category" else None
     rows = []
     for candidate in request["candidates"]:
-        item = {**candidate.get("features", {}), schema.item_id_field: candidate.get("itemId")}
-        rows.append({f.name: (user if f.side == "user" else item).get(f.name) for f in schema.fields})
+        sides["item"] = {**candidate.get("features", {}), schema.item_id_field: candidate.get("itemId")}
+        rows.append({f.name: _or(absent, sides[f.side].get(f.name)) for f in schema.fields})
     return rows
+
+
+def _or(absent: Optional[str], value: Optional[str]) -> Optional[str]:
+    return absent if value is None else value
 
 
 def encode_requests(requests: list[dict], schema: Schema, vocabs: dict[str, Vocabulary]) -> np.ndarray:

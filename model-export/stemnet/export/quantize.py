@@ -29,7 +29,6 @@ from stemnet.export.parity import candidate_values
 
 PRECISION_FP32 = "fp32"
 PRECISION_INT8 = "int8"
-PRECISIONS = (PRECISION_FP32, PRECISION_INT8)
 # The service's parity check uses this when a manifest names no tolerance (FP32 bundles written before int8).
 FP32_PARITY_TOLERANCE = TOLERANCE
 # Dynamic quantization scales activations per batch, so a row's score depends on the rows beside it: the test

@@ -20,11 +20,11 @@ class PLE(ExpertMixture):
     def __init__(self, config: ModelConfig, schema: Schema, vocab_sizes: dict[str, int]):
         specs = [TableSpec.stacked(SHARED_TABLE, schema.field_names, vocab_sizes)]
         views, owners = shared_and_task_experts(config, list(schema.tasks), lambda task: SHARED_TABLE)
-        layout = ExpertLayout(views, owners, {t: [SHARED_TABLE] for t in schema.tasks}, other_tasks="hidden")
+        layout = ExpertLayout(views, owners, {t: [SHARED_TABLE] for t in schema.tasks})
         super().__init__(config, schema, specs, layout)
 
 
 @register("me_ple")
 class MultiEmbeddingPLE(TaskEmbeddingExperts):
     def __init__(self, config: ModelConfig, schema: Schema, vocab_sizes: dict[str, int]):
-        super().__init__(config, schema, vocab_sizes, other_tasks="hidden")
+        super().__init__(config, schema, vocab_sizes)
