@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README):
 #   make run   - set everything up, train a small STEM-Net, serve it on localhost:8080
-#   make test  - run every test (pytest, the Maven build with the contract tests, the end-to-end A/B and shadow replays)
+#   make test  - run every test (pytest, the Maven build with the contract tests, the end-to-end A/B and shadow replays,
+#                the end-to-end delta on two Redis-backed replicas)
 # Every other target is a step of those two; each is skipped when its output is up to date.
 
 SHELL        := /bin/bash
@@ -66,13 +67,15 @@ AB_REPOSITORY := $(BUILD)/ab-bundles
 run: $(RUN_BUNDLE)/manifest.json $(SERVICE_JAR)
 	java -jar $(SERVICE_JAR) --stem.models.repository=$(abspath $(BUILD)/bundles)
 
-test: $(TEST_BUNDLE)/manifest.json $(TEST_INT8_BUNDLE)/manifest.json test-models ab-models
+test: $(TEST_BUNDLE)/manifest.json $(TEST_INT8_BUNDLE)/manifest.json test-models ab-models delta-e2e
 	scripts/install-test-deps.sh
 	$(PYTHON) -m pytest -q model-export/tests
 	$(MVN) verify -Dstem.test.bundle-dir=$(abspath $(TEST_BUNDLE)) -Dstem.test.architectures-dir=$(abspath $(TEST_MODELS)) \
 	    -Dstem.test.int8-bundle-dir=$(abspath $(TEST_INT8_BUNDLE))
 	$(PYTHON) scripts/ab-e2e.py --models $(abspath $(AB_MODELS)) --data $(AB_DATA) --jar $(SERVICE_JAR) \
 	    --require-advantage
+	$(PYTHON) scripts/delta-e2e.py --base $(abspath $(DELTA_E2E))/base --delta $(abspath $(DELTA_E2E))/delta-1 \
+	    --jar $(SERVICE_JAR)
 
 venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
@@ -122,7 +125,7 @@ $(AB_MODELS)/%/manifest.json: $(AB_DATA)/schema.yaml
 	    --architecture $* --model-name $*
 
 # The delta end-to-end inputs: $(DELTA_E2E)/base (model stem-net), $(DELTA_E2E)/delta-1 (sequence 1 of that base),
-# and the day's data $(DELTA_DAY_DATA). Not part of `make test` by itself: the end-to-end script will be.
+# and the day's data $(DELTA_DAY_DATA); scripts/delta-e2e.py serves them from Redis in `make test`.
 delta-e2e: $(DELTA_E2E)/delta-1/delta.json $(DELTA_DAY_DATA)/schema.yaml
 
 $(DELTA_BASE_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)

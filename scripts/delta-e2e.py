@@ -107,10 +107,11 @@ def run(args: argparse.Namespace) -> None:
 
         loader.load_delta(args.delta, expect_refusal=False)
         loaded_at = time.monotonic()
+        waited = wait_fresh(replicas, delta_fixtures[0], tolerance, loaded_at)
         for name, replica in zip(("a", "b"), replicas):
-            waited = wait_fresh(replica, delta_fixtures, tolerance, loaded_at)
-            print(f"delta-e2e: replica {name} scores every delta fixture as PyTorch does, {waited:.2f}s after the "
-                  "loader's exit")
+            check_fresh(f"replica {name}", replica, delta_fixtures, tolerance)
+            print(f"delta-e2e: replica {name} answered with the delta's rows {waited[name]:.3f}s after the loader's "
+                  f"exit, and scores all {len(delta_fixtures)} delta fixtures as PyTorch does")
         statuses = load.stop()
         print(f"delta-e2e: steady load during the refusals and the update: {dict(statuses)}")
         if set(statuses) != {200}:
@@ -123,12 +124,7 @@ def run(args: argparse.Namespace) -> None:
         loader.load_delta(args.delta, expect_refusal=False)
         with e2e_support.running_service(args.jar, replica_options_for(repository, model_name, redis_uri),
                                          work / "replica-restarted.log") as replica:
-            stale = [fixture for fixture, scores in zip(delta_fixtures, score_all(replica, [f["request"] for f in
-                                                                                          delta_fixtures]))
-                     if not within(scores, fixture["expected"], tolerance)]
-            if stale:
-                raise CheckFailed(f"a replica started after the delta scores {len(stale)} delta fixtures away from "
-                                  f"PyTorch, e.g. {stale[0]['request']['requestId']}")
+            check_fresh("a replica started after the delta", replica, delta_fixtures, tolerance)
     print("delta-e2e: a replica started after the delta scores every delta fixture as PyTorch does")
 
 
@@ -281,17 +277,29 @@ def within(scores: list[dict[str, float]], expected: list[dict[str, float]], tol
         abs(got[task] - want) <= tolerance for got, wanted in zip(scores, expected) for task, want in wanted.items())
 
 
-def wait_fresh(replica: Ports, fixtures: list[dict], tolerance: float, since: float) -> float:
-    """Seconds from `since` until the replica scores every fixture within tolerance; fails after FRESH_DEADLINE_S."""
-    requests = [fixture["request"] for fixture in fixtures]
-    while True:
-        scored = score_all(replica, requests)
-        if all(within(scores, fixture["expected"], tolerance) for scores, fixture in zip(scored, fixtures)):
-            return time.monotonic() - since
+def check_fresh(label: str, replica: Ports, fixtures: list[dict], tolerance: float) -> None:
+    """Every fixture scored within tolerance of PyTorch's post-delta scores."""
+    scored = score_all(replica, [fixture["request"] for fixture in fixtures])
+    stale = [fixture for fixture, scores in zip(fixtures, scored) if not within(scores, fixture["expected"], tolerance)]
+    if stale:
+        raise CheckFailed(f"{label} scores {len(stale)} delta fixtures away from PyTorch, e.g. "
+                          f"{stale[0]['request']['requestId']}")
+
+
+def wait_fresh(replicas: list[Ports], fixture: dict, tolerance: float, since: float) -> dict[str, float]:
+    """Seconds from `since` until each replica scores `fixture` (one request with new ids) as PyTorch does after the
+    delta; both replicas are asked in turn, one request each, so either one's moment is known to a round trip."""
+    waited: dict[str, float] = {}
+    while len(waited) < len(replicas):
+        for name, replica in zip(("a", "b"), replicas):
+            if name not in waited and within(score_all(replica, [fixture["request"]])[0], fixture["expected"],
+                                             tolerance):
+                waited[name] = time.monotonic() - since
         if time.monotonic() - since > FRESH_DEADLINE_S:
-            raise CheckFailed(f"a replica still scores delta fixtures away from PyTorch {FRESH_DEADLINE_S:.0f}s after "
-                              "the loader's exit")
-        time.sleep(0.05)  # poll interval; the loop ends on fresh scores or the deadline
+            raise CheckFailed(f"replica(s) {sorted({'a', 'b'} - set(waited))} still score new ids away from PyTorch "
+                              f"{FRESH_DEADLINE_S:.0f}s after the loader's exit")
+        time.sleep(0.01)  # poll interval; the loop ends on fresh scores or the deadline
+    return waited
 
 
 def read_fixtures(path: Path) -> list[dict]:
