@@ -81,7 +81,8 @@ venv: $(VENV)/.installed
 bundle: $(RUN_BUNDLE)/manifest.json
 test-bundle: $(TEST_BUNDLE)/manifest.json
 test-int8-bundle: $(TEST_INT8_BUNDLE)/manifest.json
-test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json) $(TEST_MODELS)/stem_net_2_ranks/manifest.json
+test-models: $(foreach a,$(ARCHITECTURES),$(TEST_MODELS)/$(a)/manifest.json) $(TEST_MODELS)/stem_net_2_ranks/manifest.json \
+             $(TEST_MODELS)/stem_net_user_data/manifest.json
 ab-models: $(foreach a,$(AB_ARMS),$(AB_MODELS)/$(a)/manifest.json)
 service-jar: $(SERVICE_JAR)
 
@@ -115,6 +116,17 @@ $(TEST_MODELS)/%/manifest.json: $(TEST_BUNDLE)/manifest.json
 $(TEST_MODELS)/stem_net_2_ranks/manifest.json: $(TEST_BUNDLE)/manifest.json
 	OMP_NUM_THREADS=1 $(VENV)/bin/torchrun --standalone --nproc_per_node=2 -m stemnet train --config $(TEST_CONFIG) \
 	    --data $(TEST_DATA) --bundle-out $(TEST_MODELS)/stem_net_2_ranks --model-name stem_net_2_ranks
+
+# STEM-Net on a user's own data as it comes (pre-split CSVs, own column names, a context field, missing values as a
+# category): prepare, train, and the contract test serves it with contextFeatures and left-out features.
+USER_DATA_RAW := $(BUILD)/data/user-data-raw
+USER_DATA     := $(BUILD)/data/user-data
+$(TEST_MODELS)/stem_net_user_data/manifest.json: $(TEST_BUNDLE)/manifest.json
+	$(PYTHON) model-export/scripts/user_data_example.py --from $(TEST_DATA) --out $(USER_DATA_RAW)
+	$(PYTHON) -m stemnet prepare --dataset model-export/configs/datasets/user-data-example.yaml --source $(USER_DATA_RAW) \
+	    --out $(USER_DATA) --min-count 3
+	$(PYTHON) -m stemnet train --config $(TEST_CONFIG) --data $(USER_DATA) --bundle-out $(TEST_MODELS)/stem_net_user_data \
+	    --model-name stem_net_user_data
 
 # schema.yaml is the last file `generate` writes.
 $(AB_DATA)/schema.yaml: $(VENV)/.installed $(PY_SOURCES)

@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     train.add_argument("--num-workers", type=int, help="overrides train.num_workers (DataLoader worker processes)")
     train.add_argument("--precision", choices=["fp32", "bf16"], help="overrides train.precision")
+    train.add_argument("--compile", action="store_true", default=None, help="sets train.compile (torch.compile)")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.add_argument("--model-name", help="overrides export.model_name, the name the service serves it under")
     train.add_argument(
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--config", required=True, type=Path, help="model and batch size (e.g. configs/paper.yaml)")
     speed.add_argument("--steps", type=int, default=10, help="timed training steps")
     speed.add_argument("--precision", choices=["fp32", "bf16"], help="overrides train.precision")
+    speed.add_argument("--compile", action="store_true", default=None, help="sets train.compile")
     speed.add_argument("--fields", type=int, help="input fields (default the synthetic 8; 34: the reference's KuaiRand)")
     speed.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     speed.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
@@ -230,6 +232,7 @@ def _train(args: argparse.Namespace) -> None:
         train__device=args.device,
         train__num_workers=args.num_workers,
         train__precision=args.precision,
+        train__compile=args.compile,
         model__architecture=args.architecture,
         export__model_name=args.model_name,
         export__quantization=args.quantization,
@@ -427,11 +430,12 @@ def _throughput(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = load_config(args.config, train__device=args.device, train__precision=args.precision)
+    config = load_config(args.config, train__device=args.device, train__precision=args.precision,
+                         train__compile=args.compile)
     result = measure(config, args.steps, fields=args.fields)
     print(
         f"{config.model.architecture}, batch {config.train.batch_size}, {args.fields or 8} fields, "
-        f"{config.train.precision}, "
+        f"{config.train.precision}{', compiled' if config.train.compile else ''}, "
         f"{result.threads} thread(s): "
         f"{result.samples_per_second:,.0f} samples/s; {result.forward_flops_per_sample / 1e6:.2f} MFLOP/sample forward; "
         f"training {result.training_gflops:.1f} GFLOP/s vs plain matmul {result.matmul_gflops:.1f} GFLOP/s "

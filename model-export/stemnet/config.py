@@ -121,6 +121,9 @@ class TrainConfig:
     # fp32, or bf16: forward and backward matrix products in bfloat16 (torch.autocast) over float32 weights, on CPUs
     # with AVX512-BF16/AMX and on GPUs; evaluation and export stay float32 (docs/benchmarks.md, training speed).
     precision: str = "fp32"
+    # torch.compile the training step's loss (forward; its backward follows): about a minute of compiling at the start
+    # of a run for a faster step at the paper's sizes (docs/benchmarks.md, training speed). Off for small runs.
+    compile: bool = False
     # Off a terminal, a progress line this often (on a terminal, a progress bar).
     log_every_seconds: float = 30.0
     # Under torchrun: how long a rank waits in a collective (gradients, rank 0's validation verdict) for the others

@@ -1,8 +1,8 @@
 """Training throughput of a configured model on random inputs, and the FLOP rate it reaches
 against a plain matrix multiply measured in the same process.
 
-FLOPs count the dense layers only (2 * in * out per sample per nn.Linear and per batched layer of an
-ExpertGroup, found with forward hooks); a training step is taken as 3x the forward FLOPs (forward, and a backward pass with
+FLOPs count the dense layers only (2 * in * out per sample per nn.Linear, found with forward
+hooks); a training step is taken as 3x the forward FLOPs (forward, and a backward pass with
 two matrix products per layer). Embedding lookups, softmax and the optimizer are not counted,
 so the ratio is a lower bound on how busy the model keeps the cores.
 """
@@ -19,9 +19,8 @@ from stemnet.config import Config
 from stemnet.data.schema import FieldSpec, Schema
 from stemnet.data.synthetic import SCHEMA, synthetic_vocab_sizes
 from stemnet.models.base import MultiTaskModel
-from stemnet.models.experts import ExpertGroup
 from stemnet.models.registry import build_model
-from stemnet.train import autocast, multitask_loss, resolve_device
+from stemnet.train import resolve_device, training_loss
 
 TRAINING_FLOPS_PER_FORWARD_FLOP = 3
 MATMUL_SIZE = 512
@@ -44,6 +43,7 @@ EXTRA_FIELD_VALUES = 100
 
 
 def measure(config: Config, steps: int, warmup: int = 2, fields: int | None = None) -> Throughput:
+    # With train.compile the warm-up steps compile (a minute at the paper's sizes): they are not timed.
     """`fields`: widen the synthetic schema's 8 fields to this many (extra item fields of EXTRA_FIELD_VALUES values
     each), e.g. 34 for the STEM reference code's KuaiRand input of 34 fields x 16."""
     device = resolve_device(config.train.device)
@@ -59,11 +59,10 @@ def measure(config: Config, steps: int, warmup: int = 2, fields: int | None = No
     labels = (torch.rand(batch, len(model.tasks), device=device) < 0.05).float()
     flops = _forward_flops_per_sample(model, ids)
 
+    loss_of = training_loss(model, config.train, device)
+
     def step() -> None:
-        with autocast(config.train.precision, device):
-            loss = multitask_loss(
-                model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope, config.train.task_table_l2
-            )
+        loss = loss_of(ids, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -95,14 +94,11 @@ def _random_ids(schema: Schema, vocab_sizes: dict[str, int], batch: int, device:
 def _forward_flops_per_sample(model: MultiTaskModel, ids: torch.Tensor) -> float:
     total = 0
 
-    def count(module: nn.Module, inputs, output) -> None:
+    def count(module: nn.Linear, inputs, output) -> None:
         nonlocal total
-        if isinstance(module, nn.Linear):
-            total += 2 * module.in_features * module.out_features * inputs[0].shape[0]
-        else:  # an ExpertGroup's layers after the first (a Linear, counted above)
-            total += sum(2 * w.numel() for w in module.weights) * inputs[0].shape[0]
+        total += 2 * module.in_features * module.out_features * inputs[0].shape[0]
 
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Linear, ExpertGroup))]
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Linear)]
     try:
         model(ids)
     finally:

@@ -116,13 +116,14 @@ def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resum
         for name, parameter in model.named_parameters():
             parameter.requires_grad_(name.startswith(EMBEDDINGS_PREFIX))
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
+    loss_of = training_loss(model, settings, device)
     run_fingerprint = checkpoint.fingerprint(model, config.model.architecture)
     progress = checkpoint.load(checkpoint_dir, model, optimizer, run_fingerprint) if resume else checkpoint.Progress()
 
     while progress.epoch < settings.epochs and not _stopped_early(progress, settings.patience):
         epoch = progress.epoch + 1
         loader.sampler.set_epoch(epoch)
-        _train_epoch(model, optimizer, loader, config, epoch, device, ranks, dense_mode=not freeze_dense)
+        _train_epoch(model, loss_of, optimizer, loader, config, epoch, device, ranks, dense_mode=not freeze_dense)
         score = None
         if ranks.is_main:
             validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
@@ -182,6 +183,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def training_loss(model: MultiTaskModel, settings, device: torch.device):
+    """The loss a training step takes the gradient of: multitask_loss under train.precision, compiled when
+    train.compile. Built once per run, so that a compiled one is compiled once."""
+    def loss(ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with autocast(settings.precision, device):
+            return multitask_loss(model, ids, labels, settings.embedding_l2, settings.embedding_l2_scope,
+                                  settings.task_table_l2)
+    return torch.compile(loss) if settings.compile else loss
+
+
 def autocast(precision: str, device: torch.device):
     """The context a training step's forward runs in: bf16 matrix products under torch.autocast, or nothing."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
@@ -208,7 +219,7 @@ def table_l2_weight(table: str, embedding_l2: float, task_table_l2: Optional[flo
     return task_table_l2 if task_table_l2 is not None and is_task_table(table) else embedding_l2
 
 
-def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: torch.device,
+def _train_epoch(model, loss_of, optimizer, loader, config: Config, epoch: int, device: torch.device,
                  ranks: distributed.Ranks, dense_mode: bool = True) -> None:
     """One pass over the train split; rank 0 reports progress and, at the end, how the epoch's time split up."""
     # A frozen dense network stays in eval mode (dropout off, batch-norm statistics fixed): the graph must not change.
@@ -220,9 +231,7 @@ def _train_epoch(model, optimizer, loader, config: Config, epoch: int, device: t
         ids = oov_dropout(ids, config.train.oov_dropout)
         ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         last = _add_phase(phases, "data", last, device)
-        with autocast(config.train.precision, device):
-            loss = multitask_loss(model, ids, labels, config.train.embedding_l2, config.train.embedding_l2_scope,
-                                  config.train.task_table_l2)
+        loss = loss_of(ids, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         last = _add_phase(phases, "forward/backward", last, device)

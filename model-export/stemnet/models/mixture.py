@@ -4,13 +4,11 @@ stop-gradient, is written out on its own in stem_net.py.
 
 Every expert and gate reads a "view": the flattened [B, F*D] embeddings of one table (or, for task views, the task
 table's rows with the shared rows of the fields it does not cover; see TaskViews). Each expert has an owner:
-SHARED_OWNER or a task. Task t's gate mixes the experts owned by SHARED_OWNER or by t. Experts that read the same
-view and have the same owner run as one ExpertGroup.
+SHARED_OWNER or a task. Task t's gate mixes the experts owned by SHARED_OWNER or by t.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import groupby
 
 import torch
 from torch import nn
@@ -18,7 +16,6 @@ from torch import nn
 from stemnet.config import ModelConfig
 from stemnet.data.schema import Schema
 from stemnet.models.base import MultiTaskModel, mlp
-from stemnet.models.experts import ExpertGroup
 from stemnet.models.tables import SHARED_TABLE, TableSpec, task_table
 from stemnet.models.task_views import TaskViews, task_specific_fields
 
@@ -44,10 +41,7 @@ class ExpertMixture(MultiTaskModel):
         }
         for t in self.tasks:
             self.register_buffer(f"visible_{t}", torch.tensor(self.visible_experts[t]), persistent=False)
-        runs = [(key, len(list(run))) for key, run in groupby(zip(layout.expert_views, layout.expert_owners))]
-        self.group_views = [view for (view, _), _ in runs]
-        self.group_owners = [owner for (_, owner), _ in runs]
-        self.experts = nn.ModuleList(ExpertGroup(self.input_dim, config.expert_hidden, count) for _, count in runs)
+        self.experts = nn.ModuleList(mlp(self.input_dim, config.expert_hidden) for _ in layout.expert_views)
         gated_tasks = self.tasks[:1] if layout.one_gate else self.tasks
         self.gates = nn.ModuleList(
             mlp(self.input_dim, config.gate_hidden, len(self.visible_experts[t])) for t in gated_tasks
@@ -63,7 +57,7 @@ class ExpertMixture(MultiTaskModel):
     def logits_and_gates(self, table_inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """[B, T] logits and, per task, its gate weights [B, len(visible_experts[task])]."""
         views = {name: self.view(table_inputs, name) for name in self._view_names()}
-        outputs = torch.cat([group(views[view]) for group, view in zip(self.experts, self.group_views)])
+        outputs = torch.stack([expert(views[name]) for expert, name in zip(self.experts, self.layout.expert_views)])
         every_expert = len(self.expert_owners)
         logits, gates = [], {}
         for t, task in enumerate(self.tasks):

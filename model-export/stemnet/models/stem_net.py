@@ -21,7 +21,7 @@ from torch import nn
 from stemnet.config import ModelConfig
 from stemnet.data.schema import Schema
 from stemnet.models.base import MultiTaskModel, mlp
-from stemnet.models.experts import ExpertGroup
+from stemnet.models.experts import experts, run_experts
 from stemnet.models.mixture import SHARED_OWNER
 from stemnet.models.registry import register
 from stemnet.models.tables import SHARED_TABLE, TableSpec, task_table
@@ -39,9 +39,9 @@ class StemNet(MultiTaskModel):
         super().__init__(specs, fields, tasks, config.embedding_dim)
         self.task_views = TaskViews(fields, specific)
         # Eqs. 3-4: K2 shared experts on E_S, K1 experts per task on E_t.
-        self.shared_experts = ExpertGroup(self.input_dim, config.expert_hidden, config.num_shared_experts)
+        self.shared_experts = experts(self.input_dim, config.expert_hidden, config.num_shared_experts)
         self.task_experts = nn.ModuleDict(
-            {t: ExpertGroup(self.input_dim, config.expert_hidden, config.num_task_experts) for t in tasks})
+            {t: experts(self.input_dim, config.expert_hidden, config.num_task_experts) for t in tasks})
         # Eq. 5: one gate per task over all experts, shared ones first, then each task's in task order.
         every_expert = config.num_shared_experts + config.num_task_experts * len(tasks)
         self.gates = nn.ModuleDict({t: mlp(self.input_dim, config.gate_hidden, every_expert) for t in tasks})
@@ -62,8 +62,8 @@ class StemNet(MultiTaskModel):
         """[B, T] logits and each task's gate weights [B, K2 + T*K1]."""
         e_shared = table_inputs[SHARED_TABLE].flatten(1)                                    # eq. 1: E_S
         e_task = {t: self.task_views(table_inputs, task_table(t)) for t in self.tasks}      # eq. 2: E_t
-        h_shared = self.shared_experts(e_shared)                                            # eq. 3: [K2, B, H]
-        h_task = {t: self.task_experts[t](e_task[t]) for t in self.tasks}                   # eq. 4: [K1, B, H]
+        h_shared = run_experts(self.shared_experts, e_shared)                               # eq. 3: [K2, B, H]
+        h_task = {t: run_experts(self.task_experts[t], e_task[t]) for t in self.tasks}      # eq. 4: [K1, B, H]
         logits, gates = [], {}
         for t in self.tasks:
             g = torch.softmax(self.gates[t](e_task[t] + e_shared), dim=-1)                  # eq. 5

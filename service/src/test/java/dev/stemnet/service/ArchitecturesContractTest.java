@@ -27,12 +27,13 @@ class ArchitecturesContractTest extends ServiceOverHttp {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /**
-     * Every architecture the trainer registers, and STEM-Net trained by 2 data-parallel ranks (torchrun); a bundle
-     * missing from the repository fails the test.
+     * Every architecture the trainer registers, STEM-Net trained by 2 data-parallel ranks (torchrun), and STEM-Net on
+     * a user's own data with a context field and missing values as a category (its fixtures send contextFeatures and
+     * leave features out); a bundle missing from the repository fails the test.
      */
     private static final List<String> ARCHITECTURES = List.of("single_task", "shared_bottom", "omoe", "mmoe", "ple",
             "me_mmoe", "me_ple", "stem_net", "stem_net_user_side", "stem_net_item_side", "esmm", "aitm",
-            "stem_net_2_ranks");
+            "stem_net_2_ranks", "stem_net_user_data");
 
     // Not a RunningServiceTest: that one serves the shared test repository.
     @DynamicPropertySource

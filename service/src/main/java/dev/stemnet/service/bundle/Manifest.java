@@ -25,6 +25,7 @@ public record Manifest(
         Integer minCount,
         @NotBlank String userIdField,
         @NotBlank String itemIdField,
+        String missingValue,
         @NotEmpty List<@NotNull @Valid FieldSpec> fields,
         @NotEmpty List<@NotNull @Valid TableSpec> tables,
         @NotNull @Valid OnnxSpec onnx,
@@ -61,7 +62,8 @@ public record Manifest(
 
     public enum Side {
         @JsonProperty("user") USER,
-        @JsonProperty("item") ITEM
+        @JsonProperty("item") ITEM,
+        @JsonProperty("context") CONTEXT
     }
 
     public record FieldSpec(

@@ -33,6 +33,7 @@ public final class WarmupRequests {
     private final Vocabulary itemIds;
     private final Map<String, Vocabulary> userFeatures;
     private final Map<String, Vocabulary> itemFeatures;
+    private final Map<String, Vocabulary> contextFeatures;
     private final int candidates;
     private final SplittableRandom random;
     private long sequence;
@@ -43,11 +44,12 @@ public final class WarmupRequests {
         this.itemIds = bundle.vocabulary(manifest.itemIdField());
         this.userFeatures = features(bundle, Side.USER, manifest.userIdField());
         this.itemFeatures = features(bundle, Side.ITEM, manifest.itemIdField());
+        this.contextFeatures = features(bundle, Side.CONTEXT, null);
         this.candidates = candidates;
         this.random = new SplittableRandom(seed);
     }
 
-    /** The vocabulary of every field of {@code side} a request sends as a feature: all but the id field. */
+    /** The vocabulary of every field of {@code side} a request sends as a feature: all but the id field (none: null). */
     private static Map<String, Vocabulary> features(ModelBundle bundle, Side side, String idField) {
         Map<String, Vocabulary> features = new HashMap<>();
         for (FieldSpec field : bundle.manifest().fields()) {
@@ -66,7 +68,7 @@ public final class WarmupRequests {
         for (int c = 0; c < candidates; c++) {
             list.add(new Candidate(itemId(seen), values(itemFeatures)));
         }
-        return new ScoreRequest(requestId, null, userId, values(userFeatures), list, null);
+        return new ScoreRequest(requestId, null, userId, values(userFeatures), list, null, values(contextFeatures));
     }
 
     private Map<String, String> values(Map<String, Vocabulary> fields) {

@@ -15,8 +15,9 @@ import java.util.TreeSet;
 import java.util.stream.IntStream;
 
 /**
- * Turns a request's raw values into embedding table rows: value -> vocabulary index (0 when missing or
- * unknown) -> {@code rowOffset + index}. The result holds, per table, one row per (candidate, field) slot
+ * Turns a request's raw values into embedding table rows: value -> vocabulary index (0 when unknown, and when
+ * missing unless the bundle makes missing a value of its own, {@code missingValue}) -> {@code rowOffset + index}.
+ * User and context values are looked up once per request, item values per candidate. The result holds, per table, one row per (candidate, field) slot
  * in the layout of the network's input {@code [batch, F_table]}. Unknown feature names are refused or
  * ignored as the {@link UnknownFeaturePolicy} says; either way they, missing values and values the vocabulary
  * does not have are counted in the request's {@link FeatureIssues}. A request looks each distinct value of a field
@@ -35,6 +36,9 @@ final class FeatureEncoder {
     private final Map<String, Integer> positionByField = new HashMap<>();
     private final SideFields userFields;
     private final SideFields itemFields;
+    private final SideFields contextFields;
+    /** What a missing value is looked up as: the bundle's {@code missingValue}, or null (the OOV row). */
+    private final String missingValue;
     private final List<TableLayout> tables;
     private final UnknownFeaturePolicy unknownFeaturePolicy;
 
@@ -68,6 +72,7 @@ final class FeatureEncoder {
         this.unknownFeaturePolicy = unknownFeaturePolicy;
         this.userIdField = manifest.userIdField();
         this.itemIdField = manifest.itemIdField();
+        this.missingValue = manifest.missingValue();
         this.fields = manifest.fields();
         this.vocabularies = new Vocabulary[fields.size()];
         for (int p = 0; p < fields.size(); p++) {
@@ -76,6 +81,7 @@ final class FeatureEncoder {
         }
         this.userFields = sideFields(Side.USER);
         this.itemFields = sideFields(Side.ITEM);
+        this.contextFields = sideFields(Side.CONTEXT);
         this.tables = manifest.tables().stream()
                 .map(table -> layout(table, appendedRows.getOrDefault(table.name(), Map.of())))
                 .toList();
@@ -107,12 +113,15 @@ final class FeatureEncoder {
         RequestVocabulary[] requestVocabularies = new RequestVocabulary[fields.size()];
         for (int p = 0; p < fields.size(); p++) {
             requestVocabularies[p] = new RequestVocabulary(vocabularies[p],
-                    fields.get(p).side() == Side.USER ? 1 : candidates.size());
+                    fields.get(p).side() == Side.ITEM ? candidates.size() : 1);
         }
         checkFeatureNames(-1, request.userFeatures(), Side.USER, issues);
-        // The user's indices are the same for every candidate; only the item fields are written per candidate.
+        checkFeatureNames(-1, request.contextFeatures(), Side.CONTEXT, issues);
+        // The user's and the context's indices are the same for every candidate; only the item fields are written
+        // per candidate.
         int[] indices = new int[fields.size()];
         writeIndices(userFields, request.userId(), request.userFeatures(), requestVocabularies, indices, issues);
+        writeIndices(contextFields, null, request.contextFeatures(), requestVocabularies, indices, issues);
 
         long[][] rowsByTable = new long[tables.size()][];
         for (int t = 0; t < tables.size(); t++) {
@@ -148,7 +157,7 @@ final class FeatureEncoder {
         for (int p : side.positions) {
             String name = fields.get(p).name();
             String value = p == side.idPosition ? id : features.get(name);
-            indices[p] = requestVocabularies[p].indexOf(value);
+            indices[p] = requestVocabularies[p].indexOf(value == null ? missingValue : value);
             if (value == null) {
                 issues.missingValue(name);
             } else if (indices[p] == Vocabulary.OOV_INDEX) {
@@ -157,7 +166,7 @@ final class FeatureEncoder {
         }
     }
 
-    /** @param candidate the candidate's position, or -1 for the user's features; only named in an error */
+    /** @param candidate the candidate's position, or -1 for the user's and the context's features; named in an error */
     private void checkFeatureNames(int candidate, Map<String, String> features, Side side, FeatureIssues issues) {
         for (String name : features.keySet()) {
             String reason = null;
@@ -169,7 +178,8 @@ final class FeatureEncoder {
             if (reason != null) {
                 issues.unknownFeature(positionByField.containsKey(name) ? name : FeatureIssues.OTHER_FEATURE);
                 if (unknownFeaturePolicy == UnknownFeaturePolicy.REJECT) {
-                    String path = candidate < 0 ? "userFeatures" : "candidates[" + candidate + "].features";
+                    String path = candidate >= 0 ? "candidates[" + candidate + "].features"
+                            : side == Side.USER ? "userFeatures" : "contextFeatures";
                     throw new InvalidRequestException(path + "." + ClientValues.echo(name), reason);
                 }
             }
@@ -189,7 +199,12 @@ final class FeatureEncoder {
         return names;
     }
 
+    /** The side's id field; the context has none. */
     private String idField(Side side) {
-        return side == Side.USER ? userIdField : itemIdField;
+        return switch (side) {
+            case USER -> userIdField;
+            case ITEM -> itemIdField;
+            case CONTEXT -> null;
+        };
     }
 }

@@ -10,9 +10,11 @@ import java.util.Map;
  * One user and the candidates to score for them. Feature values are raw categorical values as strings;
  * a {@code null} value counts as missing.
  *
- * @param requestId optional, echoed in the response
- * @param model     optional, the name of the model to score with; {@code stem.models.default} when left out
- * @param tasks     optional, every task of the model when left out
+ * @param requestId       optional, echoed in the response
+ * @param model           optional, the name of the model to score with; {@code stem.models.default} when left out
+ * @param tasks           optional, every task of the model when left out
+ * @param contextFeatures optional, the model's context fields (neither user nor item: tab, page, hour), one value
+ *                        for every candidate
  */
 public record ScoreRequest(
         String requestId,
@@ -20,10 +22,18 @@ public record ScoreRequest(
         @NotBlank String userId,
         Map<String, String> userFeatures,
         @NotEmpty @CandidatesHaveItemIds List<Candidate> candidates,
-        @Size(min = 1, message = "must not be empty; leave it out to score every task") List<@NotBlank String> tasks) {
+        @Size(min = 1, message = "must not be empty; leave it out to score every task") List<@NotBlank String> tasks,
+        Map<String, String> contextFeatures) {
 
     public ScoreRequest {
         userFeatures = userFeatures == null ? Map.of() : userFeatures;
+        contextFeatures = contextFeatures == null ? Map.of() : contextFeatures;
+    }
+
+    /** A request without context features. */
+    public ScoreRequest(String requestId, String model, String userId, Map<String, String> userFeatures,
+            List<Candidate> candidates, List<String> tasks) {
+        this(requestId, model, userId, userFeatures, candidates, tasks, Map.of());
     }
 
     /** Checked by {@link CandidatesHaveItemIds} (not {@code @Valid}: that costs per candidate): a non-blank itemId. */

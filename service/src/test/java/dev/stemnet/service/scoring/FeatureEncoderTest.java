@@ -42,7 +42,7 @@ class FeatureEncoderTest {
         return new ModelBundle(
                 Path.of("/unused"),
                 new Manifest(1, new ModelInfo("m", "v1", "stem_net", Map.of()), List.of("follow"), 2, 1,
-                        "user_id", "ad_id",
+                        "user_id", "ad_id", null,
                         List.of(
                                 new FieldSpec("user_id", Side.USER, "vocab/user_id.txt", 4),
                                 new FieldSpec("device", Side.USER, "vocab/device.txt", 3),
@@ -72,6 +72,62 @@ class FeatureEncoderTest {
         assertThat(rows[1]).containsExactly(
                 0 + 3, 4 + 2,
                 0 + 0, 4 + 2);
+    }
+
+    /**
+     * A bundle with a context field ("tab", last) whose missing values are a category of their own ("<missing>",
+     * in the device and tab vocabularies): one table over every field.
+     */
+    private static FeatureEncoder contextEncoder() {
+        Manifest manifest = new Manifest(1, new ModelInfo("m", "v1", "stem_net", Map.of()), List.of("follow"), 2, 1,
+                "user_id", "ad_id", "<missing>",
+                List.of(new FieldSpec("user_id", Side.USER, "vocab/user_id.txt", 3),
+                        new FieldSpec("device", Side.USER, "vocab/device.txt", 3),
+                        new FieldSpec("ad_id", Side.ITEM, "vocab/ad_id.txt", 3),
+                        new FieldSpec("tab", Side.CONTEXT, "vocab/tab.txt", 4)),
+                List.of(new TableSpec("shared", "tables/shared.f32", 13, 2, List.of(new TableField("user_id", 0),
+                        new TableField("device", 3), new TableField("ad_id", 6), new TableField("tab", 9)))),
+                null, null, null, Map.of(), Map.of(), null);
+        Map<String, Vocabulary> vocabularies = Map.of(
+                "user_id", Vocabulary.of(List.of("u1", "u2")),
+                "device", Vocabulary.of(List.of("ios", "<missing>")),
+                "ad_id", Vocabulary.of(List.of("a1", "a2")),
+                "tab", Vocabulary.of(List.of("home", "live", "<missing>")));
+        return new FeatureEncoder(new ModelBundle(Path.of("/unused"), manifest, vocabularies),
+                UnknownFeaturePolicy.REJECT);
+    }
+
+    @Test
+    void givesEveryCandidateTheRequestsContextValues() {
+        ScoreRequest request = new ScoreRequest("r", null, "u2", Map.of("device", "ios"),
+                List.of(new Candidate("a1", Map.of()), new Candidate("a2", Map.of())), null, Map.of("tab", "live"));
+
+        long[][] rows = contextEncoder().encode(request, issues);
+
+        assertThat(rows[0]).containsExactly(2, 3 + 1, 6 + 1, 9 + 2, 2, 3 + 1, 6 + 2, 9 + 2);
+    }
+
+    @Test
+    void scoresAMissingValueWithTheBundlesMissingValueRowAndStillCountsItMissing() {
+        ScoreRequest request = new ScoreRequest("r", null, "u1", Map.of(), List.of(new Candidate("a1", Map.of())),
+                null, Map.of());
+
+        long[][] rows = contextEncoder().encode(request, issues);
+
+        // device and tab missing: their "<missing>" rows, not the OOV rows (3 + 0, 9 + 0).
+        assertThat(rows[0]).containsExactly(1, 3 + 2, 6 + 1, 9 + 3);
+        assertThat(issues.missingValues()).containsOnly(Map.entry("device", 1), Map.entry("tab", 1));
+    }
+
+    @Test
+    void refusesAContextFeatureTheModelDoesNotHaveNamingContextFeatures() {
+        ScoreRequest request = new ScoreRequest("r", null, "u1", Map.of(), List.of(new Candidate("a1", Map.of())),
+                null, Map.of("device", "ios"));
+
+        assertThatThrownBy(() -> contextEncoder().encode(request, issues))
+                .isInstanceOfSatisfying(InvalidRequestException.class,
+                        e -> assertThat(e.field()).isEqualTo("contextFeatures.device"))
+                .hasMessageContaining("[tab]");
     }
 
     @Test
