@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stemnet.config import load_config
-from stemnet.data.dataset_config import load_dataset_config
-from stemnet.data.formats import read_dataset
-from stemnet.data.prepare import _checked_columns, _uniform
-from stemnet.data.splits import read_split
+from stemnet.raw_data.dataset_config import load_dataset_config
+from stemnet.raw_data.formats import read_dataset
+from stemnet.raw_data.prepare import _checked_columns, _uniform
+from stemnet.encoded_data.splits import read_split
 from stemnet.evaluate import roc_auc
 from stemnet.export.bundle import write_bundle
 from stemnet.export.delta import write_delta

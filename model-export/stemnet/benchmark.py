@@ -19,7 +19,7 @@ import numpy as np
 from stemnet.analysis.comparable import SUBSETS, subset_aucs, subset_of_samples
 from stemnet.analysis.gates import average_gate_weights, is_gated
 from stemnet.config import Config, ConfigError
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.evaluate import average_auc, predict, task_metrics
 from stemnet.train import resolve_device, train
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from stemnet.config import Config, ConfigError, ExportConfig, load_config
-from stemnet.data.schema import DataError
+from stemnet.raw_data.schema import DataError
 
 
 class ExportRefused(Exception):
@@ -191,7 +191,7 @@ def _names(text: str) -> list[str]:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from stemnet.data.synthetic import generate
+    from stemnet.raw_data.synthetic import generate
 
     config = load_config(args.config, **_overrides(args.set, data__seed=args.seed))
     started = time.perf_counter()
@@ -209,8 +209,8 @@ def _day_range(text: str) -> tuple[int, int]:
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    from stemnet.data.dataset_config import load_dataset_config
-    from stemnet.data.prepare import prepare
+    from stemnet.raw_data.dataset_config import load_dataset_config
+    from stemnet.raw_data.prepare import prepare
 
     dataset = load_dataset_config(args.dataset)
     started = time.perf_counter()
@@ -281,7 +281,7 @@ def _starting_state(args: argparse.Namespace, config: Config):
 
 
 def _write_delta(args: argparse.Namespace, config: Config, start, result):
-    from stemnet.data.splits import open_split, read_split
+    from stemnet.encoded_data.splits import open_split, read_split
     from stemnet.export.delta import write_delta
 
     frame = read_split(args.data, "train", result.schema, max_rows=DELTA_FRAME_ROWS)
@@ -348,7 +348,7 @@ def _num(value) -> str:
 
 
 def _ab_report(args: argparse.Namespace) -> None:
-    from stemnet.ab_report import ab_report, experiment_shares, format_report, parse_shares
+    from stemnet.analysis.ab_report import ab_report, experiment_shares, format_report, parse_shares
 
     if args.experiment:
         shares = experiment_shares(args.experiment)
@@ -359,14 +359,14 @@ def _ab_report(args: argparse.Namespace) -> None:
 
 
 def _shadow_report(args: argparse.Namespace) -> None:
-    from stemnet.shadow_report import format_report, shadow_report
+    from stemnet.analysis.shadow_report import format_report, shadow_report
 
     report = shadow_report(args.exposures, args.labels, args.shadow, bootstrap=args.bootstrap, seed=args.seed)
     _print_and_write(report, "Shadow report", format_report(report), args.out)
 
 
 def _print_and_write(report: dict, title: str, markdown: str, out: Path | None) -> None:
-    from stemnet.ab_report import write_report
+    from stemnet.analysis.ab_report import write_report
 
     print(markdown, end="")
     if out:
@@ -376,7 +376,7 @@ def _print_and_write(report: dict, title: str, markdown: str, out: Path | None) 
 
 def _benchmark(args: argparse.Namespace) -> None:
     from stemnet.benchmark import run_benchmark
-    from stemnet.data.schema import Schema
+    from stemnet.raw_data.schema import Schema
     from stemnet.models.registry import architecture_names
     from stemnet.report import write_report
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stemnet.data.dataset import EncodedSplit, make_loader
+from stemnet.encoded_data.dataset import EncodedSplit, make_loader
 from stemnet.models.base import MultiTaskModel
 
 LOGLOSS_EPS = 1e-7

@@ -27,8 +27,8 @@ import torch
 from onnx import numpy_helper
 
 from stemnet.config import Config, ConfigError, ModelConfig
-from stemnet.data.schema import FieldSpec, Schema
-from stemnet.data.vocab import Vocabulary
+from stemnet.raw_data.schema import FieldSpec, Schema
+from stemnet.encoded_data.vocab import Vocabulary
 from stemnet.export.parity import encode_requests
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.registry import build_model

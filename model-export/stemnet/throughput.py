@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from stemnet.config import Config
-from stemnet.data.schema import FieldSpec, Schema
-from stemnet.data.synthetic import SCHEMA, synthetic_vocab_sizes
+from stemnet.raw_data.schema import FieldSpec, Schema
+from stemnet.raw_data.synthetic import SCHEMA, synthetic_vocab_sizes
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.registry import build_model
 from stemnet.train import resolve_device, training_loss

@@ -1,8 +1,8 @@
 """Training loop: vocabularies from the train split, Adam, per-epoch validation, early stopping.
 
 The splits are streamed, never loaded whole: vocabularies are counted and every split encoded
-chunk by chunk into memory-mapped arrays (data/encoded.py), and batches are drawn from those
-through a bounded shuffle buffer (data/dataset.py).
+chunk by chunk into memory-mapped arrays (encoded_data/encoded.py), and batches are drawn from those
+through a bounded shuffle buffer (encoded_data/dataset.py).
 """
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from tqdm import tqdm
 
 from stemnet import checkpoint, distributed
 from stemnet.config import Config, ConfigError
-from stemnet.data.dataset import EncodedSplit, make_loader, oov_dropout
-from stemnet.data.encoded import count_vocabularies, encode_to_disk
-from stemnet.data.schema import Schema
-from stemnet.data.splits import open_split, read_split
-from stemnet.data.vocab import Vocabulary
+from stemnet.encoded_data.dataset import EncodedSplit, make_loader, oov_dropout
+from stemnet.encoded_data.encoded import count_vocabularies, encode_to_disk
+from stemnet.raw_data.schema import Schema
+from stemnet.encoded_data.splits import open_split, read_split
+from stemnet.encoded_data.vocab import Vocabulary
 from stemnet.evaluate import average_auc, format_metrics, predict, task_metrics
 from stemnet.incremental import EMBEDDINGS_PREFIX, ServingState, check_compatible, check_layout, grow_vocabularies
 from stemnet.models.base import MultiTaskModel

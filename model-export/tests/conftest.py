@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from stemnet.config import load_config
-from stemnet.data.synthetic import generate
+from stemnet.raw_data.synthetic import generate
 from stemnet.export.bundle import write_bundle
 from stemnet.train import train
 

@@ -1,13 +1,13 @@
 """The in-memory encoding of a data frame: the reference the streamed, chunked encoding
-(stemnet.data.encoded) is checked against, and a quick way to encode a few rows in a test."""
+(stemnet.encoded_data.encoded) is checked against, and a quick way to encode a few rows in a test."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from stemnet.data.dataset import EncodedSplit
-from stemnet.data.schema import Schema
-from stemnet.data.vocab import Vocabulary
+from stemnet.encoded_data.dataset import EncodedSplit
+from stemnet.raw_data.schema import Schema
+from stemnet.encoded_data.vocab import Vocabulary
 
 
 def build_vocabularies(train: pd.DataFrame, schema: Schema, min_count: int) -> dict[str, Vocabulary]:

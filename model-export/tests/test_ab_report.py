@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stemnet.ab_report import (
+from stemnet.analysis.ab_report import (
     ab_report, arm_draws, chi_square_sf, experiment_shares, sample_ratio_test, summary, weighted_auc,
 )
 from stemnet.cli import main
-from stemnet.data.schema import DataError
+from stemnet.raw_data.schema import DataError
 
 TASKS = ["follow", "pay"]
 

@@ -7,8 +7,8 @@ import torch
 from stemnet.analysis.comparable import SUBSETS, equal_frequency_buckets, subset_of_samples
 from stemnet.analysis.gates import GROUPS, average_gate_weights
 from stemnet.config import ModelConfig
-from stemnet.data.dataset import EncodedSplit
-from stemnet.data.synthetic import SCHEMA
+from stemnet.encoded_data.dataset import EncodedSplit
+from stemnet.raw_data.synthetic import SCHEMA
 from stemnet.evaluate import grouped_auc, roc_auc
 from stemnet.models.registry import build_model
 

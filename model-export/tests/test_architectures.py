@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from stemnet.config import ModelConfig
-from stemnet.data.synthetic import SCHEMA
+from stemnet.raw_data.synthetic import SCHEMA
 from stemnet.export.bundle import write_bundle
 from stemnet.incremental import read_bundle
 from stemnet.models.mixture import SHARED_OWNER

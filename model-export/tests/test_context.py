@@ -1,8 +1,8 @@
 """Context fields (side: context): one value per request, sent as contextFeatures, given to every candidate."""
 import pandas as pd
 
-from stemnet.data.schema import FieldSpec, Schema
-from stemnet.data.vocab import Vocabulary
+from stemnet.raw_data.schema import FieldSpec, Schema
+from stemnet.encoded_data.vocab import Vocabulary
 from stemnet.export.parity import build_requests, candidate_values, encode_requests
 
 SCHEMA = Schema(

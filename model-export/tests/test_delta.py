@@ -15,9 +15,9 @@ from onnx import numpy_helper
 
 from stemnet.cli import main
 from stemnet.config import ConfigError, load_config
-from stemnet.data.splits import read_split
-from stemnet.data.synthetic import generate
-from stemnet.data.vocab import Vocabulary
+from stemnet.encoded_data.splits import read_split
+from stemnet.raw_data.synthetic import generate
+from stemnet.encoded_data.vocab import Vocabulary
 from stemnet.export.bundle import write_bundle
 from stemnet.export.delta import write_delta
 from stemnet.incremental import DeltaError, grow_vocabularies, read_serving_state

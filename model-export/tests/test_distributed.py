@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from stemnet.data.dataset import ShuffledBatches
+from stemnet.encoded_data.dataset import ShuffledBatches
 from stemnet.distributed import Ranks, average_gradients
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

@@ -8,8 +8,8 @@ import yaml
 
 from stemnet.cli import main
 from stemnet.config import ConfigError, TrainConfig, load_config
-from stemnet.data.schema import DataError, Schema
-from stemnet.data.splits import read_split
+from stemnet.raw_data.schema import DataError, Schema
+from stemnet.encoded_data.splits import read_split
 from stemnet.train import resolve_device, train
 
 GOOD = """

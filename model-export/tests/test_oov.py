@@ -1,7 +1,7 @@
 import torch
 
-from stemnet.data.dataset import oov_dropout
-from stemnet.data.vocab import OOV_INDEX
+from stemnet.encoded_data.dataset import oov_dropout
+from stemnet.encoded_data.vocab import OOV_INDEX
 
 
 def test_oov_dropout_replaces_about_the_configured_share_with_the_oov_index():

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from stemnet.config import ConfigError
-from stemnet.data.dataset_config import load_dataset_config
-from stemnet.data.prepare import prepare
-from stemnet.data.schema import DataError, Schema
-from stemnet.data.splits import read_split
+from stemnet.raw_data.dataset_config import load_dataset_config
+from stemnet.raw_data.prepare import prepare
+from stemnet.raw_data.schema import DataError, Schema
+from stemnet.encoded_data.splits import read_split
 
 from conftest import CONFIGS
 

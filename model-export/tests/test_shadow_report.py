@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stemnet.ab_report import arm_draws, difference_summaries, weighted_auc
+from stemnet.analysis.ab_report import arm_draws, difference_summaries, weighted_auc
 from stemnet.cli import main
-from stemnet.data.schema import DataError
-from stemnet.shadow_report import shadow_report
+from stemnet.raw_data.schema import DataError
+from stemnet.analysis.shadow_report import shadow_report
 
 TASKS = ["follow", "pay"]
 

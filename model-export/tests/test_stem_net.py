@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from stemnet.config import ConfigError, ModelConfig
-from stemnet.data.synthetic import SCHEMA
+from stemnet.raw_data.synthetic import SCHEMA
 from stemnet.export.onnx_graph import check_against_torch, export_dense
 from stemnet.models.registry import build_model
 from stemnet.models.tables import SHARED_TABLE, task_table

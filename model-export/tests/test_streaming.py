@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from in_memory_encoding import build_vocabularies, encode_split
-from stemnet.data.dataset import BLOCKS_PER_BUFFER, ShuffledBatches, make_loader
-from stemnet.data.encoded import count_vocabularies, encode_to_disk
-from stemnet.data.schema import FieldSpec, Schema
-from stemnet.data.splits import open_split, read_split
-from stemnet.data.vocab import arrow_strings
+from stemnet.encoded_data.dataset import BLOCKS_PER_BUFFER, ShuffledBatches, make_loader
+from stemnet.encoded_data.encoded import count_vocabularies, encode_to_disk
+from stemnet.raw_data.schema import FieldSpec, Schema
+from stemnet.encoded_data.splits import open_split, read_split
+from stemnet.encoded_data.vocab import arrow_strings
 from stemnet.train import train
 
 

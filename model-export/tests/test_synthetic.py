@@ -6,7 +6,7 @@ import pytest
 
 from stemnet.cli import main
 from stemnet.config import ConfigError, load_config
-from stemnet.data.synthetic import SCHEMA, SPLITS, draw_with_splits, generate
+from stemnet.raw_data.synthetic import SCHEMA, SPLITS, draw_with_splits, generate
 from conftest import CONFIGS
 
 

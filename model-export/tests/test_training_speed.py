@@ -5,7 +5,7 @@ import dataclasses
 import torch
 
 from stemnet.config import ModelConfig, TrainConfig
-from stemnet.data.synthetic import SCHEMA
+from stemnet.raw_data.synthetic import SCHEMA
 from stemnet.models.registry import build_model
 from stemnet.train import training_loss
 

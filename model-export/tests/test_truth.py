@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from stemnet.analysis.truth import GROUPS, ORACLES, model_group_aucs, oracle_aucs, render_truth
-from stemnet.data.schema import DataError
-from stemnet.data.synthetic import SCHEMA, draw_with_splits
+from stemnet.raw_data.schema import DataError
+from stemnet.raw_data.synthetic import SCHEMA, draw_with_splits
 from stemnet.evaluate import roc_auc
 
 

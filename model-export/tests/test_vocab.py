@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from stemnet.data.vocab import OOV_INDEX, Vocabulary
+from stemnet.encoded_data.vocab import OOV_INDEX, Vocabulary
 
 
 def test_min_count_keeps_frequent_values_most_frequent_first():

@@ -18,7 +18,7 @@ import sys
 import urllib.request
 from collections import defaultdict
 
-from stemnet.ab_report import model_layer
+from stemnet.analysis.ab_report import model_layer
 
 SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from stemnet.data.dataset import EncodedSplit, make_loader
+from stemnet.encoded_data.dataset import EncodedSplit, make_loader
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.mixture import SHARED_OWNER
 

@@ -15,8 +15,8 @@ from typing import Optional
 import numpy as np
 
 from stemnet.config import DataConfig
-from stemnet.data.schema import DataError, Schema
-from stemnet.data.synthetic import SCHEMA, SHARED_WEIGHT, TASK_WEIGHT, draw_with_splits
+from stemnet.raw_data.schema import DataError, Schema
+from stemnet.raw_data.synthetic import SCHEMA, SHARED_WEIGHT, TASK_WEIGHT, draw_with_splits
 from stemnet.evaluate import roc_auc
 
 GROUPS = ("all users", "agreeing users", "conflicting users")

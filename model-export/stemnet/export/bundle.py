@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from stemnet.config import Config, ConfigError, ExportConfig
-from stemnet.data.schema import MISSING_VALUE
+from stemnet.raw_data.schema import MISSING_VALUE
 from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
 from stemnet.export.parity import build_requests, encode_requests, fixture_lines
 from stemnet.export.quantize import (

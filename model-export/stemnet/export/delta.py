@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 
 from stemnet.config import Config
-from stemnet.data.schema import Schema
-from stemnet.data.vocab import Vocabulary
+from stemnet.raw_data.schema import Schema
+from stemnet.encoded_data.vocab import Vocabulary
 from stemnet.export.onnx_graph import TOLERANCE
 from stemnet.export.parity import encode_requests, fixture_lines
 from stemnet.incremental import (

@@ -11,8 +11,8 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from stemnet.data.schema import MISSING_VALUE, Schema
-from stemnet.data.vocab import Vocabulary
+from stemnet.raw_data.schema import MISSING_VALUE, Schema
+from stemnet.encoded_data.vocab import Vocabulary
 
 
 def build_requests(test: pd.DataFrame, schema: Schema, count: int, max_candidates: int, seed: int) -> list[dict]:

@@ -22,7 +22,7 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 
-from stemnet.data.vocab import Vocabulary
+from stemnet.encoded_data.vocab import Vocabulary
 from stemnet.evaluate import logloss, roc_auc
 from stemnet.export.onnx_graph import TOLERANCE
 from stemnet.export.parity import candidate_values
@@ -191,3 +191,4 @@ class _FieldSides:
         self.user_id_field = manifest["userIdField"]
         self.item_id_field = manifest["itemIdField"]
         self.fields = [_Field(f["name"], f["side"]) for f in manifest["fields"]]
+        self.missing_values = "category" if "missingValue" in manifest else "oov"

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stemnet.config import ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.base import MultiTaskModel, logit_of_log_prob, mlp
 from stemnet.models.registry import register
 from stemnet.models.single_task import task_network

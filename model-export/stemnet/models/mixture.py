@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from stemnet.config import ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.base import MultiTaskModel, mlp
 from stemnet.models.tables import SHARED_TABLE, TableSpec, task_table
 from stemnet.models.task_views import TaskViews, task_specific_fields

@@ -7,7 +7,7 @@ embedding table `expert:<i>`, and the gates read the sum of all expert tables.
 from __future__ import annotations
 
 from stemnet.config import ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.mixture import SHARED_OWNER, ExpertLayout, ExpertMixture, total_experts
 from stemnet.models.registry import register
 from stemnet.models.tables import SHARED_TABLE, TableSpec

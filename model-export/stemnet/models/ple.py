@@ -9,7 +9,7 @@ task never sees the other tasks' experts.
 from __future__ import annotations
 
 from stemnet.config import ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.mixture import ExpertLayout, ExpertMixture, TaskEmbeddingExperts, shared_and_task_experts
 from stemnet.models.registry import register
 from stemnet.models.tables import SHARED_TABLE, TableSpec

@@ -9,7 +9,7 @@ import importlib
 from typing import Callable
 
 from stemnet.config import ConfigError, ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.base import MultiTaskModel
 
 _ARCHITECTURES: dict[str, type[MultiTaskModel]] = {}

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from stemnet.config import ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.base import MultiTaskModel, mlp
 from stemnet.models.registry import register
 from stemnet.models.tables import TableSpec, task_table

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from stemnet.config import ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.base import MultiTaskModel, mlp
 from stemnet.models.experts import experts, run_experts
 from stemnet.models.mixture import SHARED_OWNER

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from stemnet.config import ConfigError, ModelConfig
-from stemnet.data.schema import Schema
+from stemnet.raw_data.schema import Schema
 from stemnet.models.tables import SHARED_TABLE
 
 

@@ -17,12 +17,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stemnet.data.dataset_config import SPLITS, DatasetConfig, SplitConfig
-from stemnet.data.encoded import count_vocabularies
-from stemnet.data.formats import read_dataset
-from stemnet.data.schema import MISSING_VALUE, DataError, Schema
-from stemnet.data.splits import iter_split, open_split
-from stemnet.data.vocab import OOV_INDEX, arrow_strings
+from stemnet.raw_data.dataset_config import SPLITS, DatasetConfig, SplitConfig
+from stemnet.encoded_data.encoded import count_vocabularies
+from stemnet.raw_data.formats import read_dataset
+from stemnet.raw_data.schema import MISSING_VALUE, DataError, Schema
+from stemnet.encoded_data.splits import iter_split, open_split
+from stemnet.encoded_data.vocab import OOV_INDEX, arrow_strings
 
 RANDOM_SPLIT = object()  # a chunk's rows still to be assigned to splits
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stemnet.data.schema import DataError
+from stemnet.raw_data.schema import DataError
 
 DEFAULT_CHUNK_ROWS = 200_000
 

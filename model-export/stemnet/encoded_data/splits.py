@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stemnet.data.schema import DataError, Schema
+from stemnet.raw_data.schema import DataError, Schema
 
 DEFAULT_CHUNK_ROWS = 200_000
 

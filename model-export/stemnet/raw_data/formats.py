@@ -18,9 +18,9 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
-from stemnet.data.dataset_config import DatasetConfig
-from stemnet.data.readers import iter_chunks
-from stemnet.data.schema import DataError
+from stemnet.raw_data.dataset_config import DatasetConfig
+from stemnet.raw_data.readers import iter_chunks
+from stemnet.raw_data.schema import DataError
 
 Chunks = Iterator[tuple[Path, pd.DataFrame]]
 

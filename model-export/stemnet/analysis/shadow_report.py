@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stemnet.ab_report import (
+from stemnet.analysis.ab_report import (
     CI_LEVEL, difference_summaries, exposure_records, format_cell, impression_rows, impressions_frame, is_shadow,
     join_labels, markdown_table, metric_draws, summaries, unit_weights,
 )
-from stemnet.data.schema import DataError
+from stemnet.raw_data.schema import DataError
 
 SERVED, SHADOW = "served_", "shadow_"  # score column prefixes of the two models
 

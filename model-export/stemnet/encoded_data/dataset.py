@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from stemnet.data.vocab import OOV_INDEX
+from stemnet.encoded_data.vocab import OOV_INDEX
 
 DEFAULT_SHUFFLE_BUFFER_ROWS = 1_000_000
 # A shuffle buffer pools this many blocks of the split: enough that a batch mixes rows from all

@@ -13,10 +13,10 @@ from typing import Optional
 
 import numpy as np
 
-from stemnet.data.dataset import EncodedSplit, MappedFiles
-from stemnet.data.schema import Schema
-from stemnet.data.splits import SplitFile, iter_split
-from stemnet.data.vocab import ValueCounter, Vocabulary, arrow_strings
+from stemnet.encoded_data.dataset import EncodedSplit, MappedFiles
+from stemnet.raw_data.schema import Schema
+from stemnet.encoded_data.splits import SplitFile, iter_split
+from stemnet.encoded_data.vocab import ValueCounter, Vocabulary, arrow_strings
 
 TEMP_PREFIX = "stemnet-encoded-"
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stemnet.config import ConfigError, DataConfig
-from stemnet.data.schema import FieldSpec, Schema
+from stemnet.raw_data.schema import FieldSpec, Schema
 
 SCHEMA = Schema(
     fields=(

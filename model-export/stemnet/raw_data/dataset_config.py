@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from stemnet.config import ConfigError, build_checked, read_yaml_mapping
-from stemnet.data.schema import DataError, FieldSpec, Schema
+from stemnet.raw_data.schema import DataError, FieldSpec, Schema
 
 FORMATS = ("csv", "tsv", "parquet", "tiktok", "kuairand", "tenrec")
 SPLIT_METHODS = ("random", "time", "given")

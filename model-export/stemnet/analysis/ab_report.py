@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from stemnet.data.schema import DataError
+from stemnet.raw_data.schema import DataError
 
 # Same clipping as stemnet.evaluate.logloss (not imported: that module pulls in torch, this one stays light).
 LOGLOSS_EPS = 1e-7
