@@ -97,7 +97,7 @@ public final class ModelMeters implements StageTimings {
             }
         }
         count(UNKNOWN_FEATURES, UNKNOWN_FEATURES_DESCRIPTION, issues.unknownFeatures());
-        count("stem.missing.values", "Feature values left out, scored with the field's OOV row", issues.missingValues());
+        count("stem.missing.values", "Feature values left out, scored with the field's OOV row (or the bundle's missingValue)", issues.missingValues());
         count("stem.unknown.values", "Feature values not in the vocabulary, scored with the field's OOV row",
                 issues.unknownValues());
     }
