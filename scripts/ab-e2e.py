@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -70,14 +69,7 @@ def main() -> int:
     parser.add_argument("--require-advantage", action="store_true",
                         help="fail unless stem_net's offline mean-AUC lead over mmoe is resolved and confirmed online")
     args = parser.parse_args()
-    started = time.monotonic()
-    try:
-        run(args)
-    except CheckFailed as failure:
-        print(f"ab-e2e: FAILED: {failure}", file=sys.stderr)
-        return 1
-    print(f"ab-e2e: passed in {time.monotonic() - started:.1f}s")
-    return 0
+    return e2e_support.run_checks("ab-e2e", run, args)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -55,14 +55,7 @@ def main() -> int:
     parser.add_argument("--jar", type=Path, default=REPO / "service/target/stem-net-service.jar")
     parser.add_argument("--work", type=Path, default=REPO / "build/delta-e2e/run", help="emptied, then filled")
     args = parser.parse_args()
-    started = time.monotonic()
-    try:
-        run(args)
-    except CheckFailed as failure:
-        print(f"delta-e2e: FAILED: {failure}", file=sys.stderr)
-        return 1
-    print(f"delta-e2e: passed in {time.monotonic() - started:.1f}s")
-    return 0
+    return e2e_support.run_checks("delta-e2e", run, args)
 
 
 def run(args: argparse.Namespace) -> None:

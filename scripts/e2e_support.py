@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,18 @@ STOP_DEADLINE_S = 60
 
 class CheckFailed(Exception):
     pass
+
+
+def run_checks(name: str, run, args) -> int:
+    """`run(args)`, then the process exit code: 0 and the time taken, or 1 and the failed check."""
+    started = time.monotonic()
+    try:
+        run(args)
+    except CheckFailed as failure:
+        print(f"{name}: FAILED: {failure}", file=sys.stderr)
+        return 1
+    print(f"{name}: passed in {time.monotonic() - started:.1f}s")
+    return 0
 
 
 class Ports(NamedTuple):

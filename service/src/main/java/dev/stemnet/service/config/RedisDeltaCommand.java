@@ -28,12 +28,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.boot.ApplicationRunner;
-import org.springframework.boot.Banner;
 import org.springframework.boot.ExitCodeGenerator;
-import org.springframework.boot.SpringApplication;
-import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.SimpleCommandLinePropertySource;
 
@@ -59,16 +55,7 @@ public class RedisDeltaCommand {
 
     /** @return the process exit code */
     public static int run(String[] args) {
-        SpringApplication application = new SpringApplication(Wiring.class);
-        application.setWebApplicationType(WebApplicationType.NONE);
-        application.setBannerMode(Banner.Mode.OFF);
-        application.setLogStartupInfo(false);
-        try (ConfigurableApplicationContext context = application.run(args)) {
-            return SpringApplication.exit(context);
-        } catch (RuntimeException e) {
-            // Spring has already reported the failure (failure analysis or stack trace).
-            return FAILED;
-        }
+        return OneShotCommand.run(Wiring.class, args, FAILED);
     }
 
     @EnableConfigurationProperties(EmbeddingStoreProperties.class)

@@ -10,11 +10,7 @@ import jakarta.validation.ValidatorFactory;
 import java.nio.file.Path;
 import java.util.List;
 import org.springframework.boot.ApplicationRunner;
-import org.springframework.boot.Banner;
-import org.springframework.boot.SpringApplication;
-import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.SimpleCommandLinePropertySource;
 
@@ -34,16 +30,7 @@ public class RedisLoadCommand {
 
     /** @return the process exit code */
     public static int run(String[] args) {
-        SpringApplication application = new SpringApplication(Wiring.class);
-        application.setWebApplicationType(WebApplicationType.NONE);
-        application.setBannerMode(Banner.Mode.OFF);
-        application.setLogStartupInfo(false);
-        try (ConfigurableApplicationContext context = application.run(args)) {
-            return SpringApplication.exit(context);
-        } catch (RuntimeException e) {
-            // Spring has already reported the failure (failure analysis or stack trace).
-            return 1;
-        }
+        return OneShotCommand.run(Wiring.class, args, 1);
     }
 
     @EnableConfigurationProperties(EmbeddingStoreProperties.class)
