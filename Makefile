@@ -232,7 +232,7 @@ warmup-timeline: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
 	    java @service/target/bench.args \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) $(BENCH_ARGS) dev.stemnet.service.scoring.WarmupTimeline
 
-# The trainer's quality bar (model-export/docs/benchmarks.md, section 1): Single-Task, MMoE, PLE and STEM-Net x 3 seeds
+# The trainer's quality bar (model-export/docs/history/benchmarks-2026-11.md, section 1): Single-Task, MMoE, PLE and STEM-Net x 3 seeds
 # on each bar data set, every model at its own expert layout chosen on validation; one torch thread, as documented.
 # About 11 minutes a data set on 2 cores (`make -j2 quality-bar` runs two side by side).
 QUALITY_BAR_SETS := benchmark benchmark-v3 benchmark-sparse-pay

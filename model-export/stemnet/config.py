@@ -55,7 +55,7 @@ class DataConfig:
     conflict_user_fraction: float = 0.3
     # Correlation of a conflicting user's follow vector with their pay vector. -1 (exact
     # negation) costs a shared embedding one bit; above -1 the two preferences need separate
-    # room in the embedding, the paper's premise (docs/benchmarks.md, setting v3).
+    # room in the embedding, the paper's premise (docs/history/benchmarks-2026-11.md, setting v3).
     conflict_correlation: float = -1.0
     # Popularity of the k-th most popular user/ad is proportional to (k + offset) ** -exponent.
     popularity_exponent: float = 0.8
@@ -111,7 +111,7 @@ class TrainConfig:
     device: str = "cpu"
     # DataLoader worker processes preparing batches beside the training loop; 0 = in the loop.
     # On an idle 2-core machine the model step keeps both cores busy and a worker only competes
-    # with it (5-8% slower, docs/benchmarks.md); on a shared, oversubscribed machine 1 was faster.
+    # with it (5-8% slower, docs/history/benchmarks-2026-11.md); on a shared, oversubscribed machine 1 was faster.
     # The batches, and so the weights, are the same for any number.
     num_workers: int = 0
     # Rows read from a Parquet split at a time while counting vocabularies and encoding.
@@ -119,10 +119,10 @@ class TrainConfig:
     # Rows shuffled together each epoch; a buffer at least as large as the train split is a full shuffle.
     shuffle_buffer_rows: int = 1_000_000
     # fp32, or bf16: forward and backward matrix products in bfloat16 (torch.autocast) over float32 weights, on CPUs
-    # with AVX512-BF16/AMX and on GPUs; evaluation and export stay float32 (docs/benchmarks.md, training speed).
+    # with AVX512-BF16/AMX and on GPUs; evaluation and export stay float32 (docs/training-speed.md).
     precision: str = "fp32"
     # torch.compile the training step's loss (forward; its backward follows): about a minute of compiling at the start
-    # of a run for a faster step at the paper's sizes (docs/benchmarks.md, training speed). Off for small runs.
+    # of a run for a faster step at the paper's sizes (docs/training-speed.md). Off for small runs.
     compile: bool = False
     # Off a terminal, a progress line this often (on a terminal, a progress bar).
     log_every_seconds: float = 30.0

@@ -42,7 +42,7 @@ def test_most_users_reach_min_count_in_train(tiny_config, tiny_data):
 
 
 def test_benchmark_setting_gives_every_user_enough_labels_to_identify_task_vectors(tmp_path):
-    # docs/benchmarks.md section 1 rests on these: v1 (3000 users) had ~1 pay and ~9 follow
+    # docs/history/benchmarks-2026-11.md section 1 rests on these: v1 (3000 users) had ~1 pay and ~9 follow
     # positives per user, too few for a user's 5-number task vector; the 150-user setting has
     # ~90 follow and ~9 pay positives per user.
     config = load_config(CONFIGS / "benchmark.yaml").data

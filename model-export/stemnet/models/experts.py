@@ -1,7 +1,7 @@
 """Expert MLPs: K experts of Linear+ReLU layers that read one input.
 
 Each expert is its own `mlp`. Running K experts that share an input as one wide GEMM and then batched GEMMs was
-measured slower on this CPU, in FP32 and in BF16 (model-export/docs/benchmarks.md, training speed), so they run one
+measured slower on this CPU, in FP32 and in BF16 (model-export/docs/training-speed.md), so they run one
 by one and their outputs are stacked.
 """
 from __future__ import annotations

@@ -1,0 +1,37 @@
+"""The repository's Markdown stays a guide: README.md short, results documents opening with their current figures,
+and every relative link pointing at a file that exists."""
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = [REPO / "docs" / "performance.md", REPO / "model-export" / "docs" / "benchmarks.md"]
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+
+
+def _markdown_files() -> list[Path]:
+    skipped = {".venv", "build", "target", "node_modules", ".git"}
+    return sorted(p for p in REPO.rglob("*.md") if not skipped & set(p.relative_to(REPO).parts))
+
+
+def test_the_readme_is_a_guide_under_200_lines():
+    assert len((REPO / "README.md").read_text().splitlines()) < 200
+
+
+@pytest.mark.parametrize("document", RESULTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_a_results_document_opens_with_its_current_figures_table(document):
+    head = document.read_text().splitlines()[:60]
+    heading = next(i for i, line in enumerate(head) if line.startswith("## Current figures"))
+    assert any(line.startswith("|") for line in head[heading:]), "a table within the first 60 lines"
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file():
+    broken = []
+    for document in _markdown_files():
+        for target, _ in LINK.findall(document.read_text()):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            if not (document.parent / target).exists():
+                broken.append(f"{document.relative_to(REPO)} -> {target}")
+    assert broken == []
