@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides train.device (auto: cuda when available)")
     train.add_argument("--num-workers", type=int, help="overrides train.num_workers (DataLoader worker processes)")
     train.add_argument("--precision", choices=["fp32", "bf16"], help="overrides train.precision")
+    train.add_argument("--metrics-out", type=Path, help="JSON lines: AUC and logloss per epoch, split and task")
     train.add_argument("--compile", action="store_true", default=None, help="sets train.compile (torch.compile)")
     train.add_argument("--architecture", help="overrides model.architecture (e.g. mmoe, ple, esmm)")
     train.add_argument("--model-name", help="overrides export.model_name, the name the service serves it under")
@@ -240,7 +241,7 @@ def _train(args: argparse.Namespace) -> None:
     start = _starting_state(args, config)
     started = time.perf_counter()
     result = train(config, args.data, checkpoint_dir=args.checkpoint_dir, resume=args.resume, start=start,
-                   freeze_dense=args.delta_out is not None)
+                   freeze_dense=args.delta_out is not None, metrics_out=args.metrics_out)
     if result is None:
         return  # a rank other than 0 of a torchrun launch: rank 0 exports
     trained = time.perf_counter()

@@ -6,6 +6,7 @@ through a bounded shuffle buffer (encoded_data/dataset.py).
 """
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -58,6 +59,7 @@ def train(
     resume: bool = False,
     start: Optional[ServingState] = None,
     freeze_dense: bool = False,
+    metrics_out: Optional[Path] = None,
 ) -> Optional[TrainingResult]:
     """Trains with early stopping; with `checkpoint_dir`, saves a checkpoint after every epoch
     and, with `resume`, continues from the one there. Under torchrun, every rank trains its share of each batch
@@ -66,7 +68,10 @@ def train(
     With `start` (a bundle and its deltas, stemnet.incremental) training continues from its vocabularies, rows
     and dense weights: values that reach min_count in this data are appended to the vocabularies (known values
     keep their indices) with freshly initialised rows. `freeze_dense` trains the embedding tables only: the
-    dense network keeps the start's weights bit for bit (and runs in eval mode), as a delta requires."""
+    dense network keeps the start's weights bit for bit (and runs in eval mode), as a delta requires.
+
+    `metrics_out`: a JSON-lines file, one line per epoch, split and task (`epoch`, `split`, `task`, `auc`,
+    `logloss`, ...), for a notebook or a dashboard; the final lines have `"epoch": "best"`."""
     settings = config.train
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
@@ -76,14 +81,14 @@ def train(
     ranks = distributed.start(device, timedelta(seconds=settings.collective_timeout_seconds))
     try:
         return _train(config, data_dir, checkpoint_dir, resume, start, freeze_dense, distributed.local_device(device),
-                      ranks)
+                      ranks, MetricsLog(metrics_out if ranks.is_main else None))
     finally:
         distributed.stop(ranks)
 
 
 def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resume: bool,
            start: Optional[ServingState], freeze_dense: bool, device: torch.device,
-           ranks: distributed.Ranks) -> Optional[TrainingResult]:
+           ranks: distributed.Ranks, metrics_log: "MetricsLog") -> Optional[TrainingResult]:
     settings = config.train
     if settings.batch_size < ranks.world_size:
         raise ConfigError(f"train.batch_size: {settings.batch_size} rows cannot be shared by {ranks.world_size} ranks")
@@ -129,6 +134,7 @@ def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resum
             validation = task_metrics(model.tasks, splits["valid"], predict(model, splits["valid"], settings.eval_batch_size, device))
             score = average_auc(validation)
             print(f"epoch {epoch} validation: mean auc={score:.4f}  {format_metrics(validation)}", flush=True)
+            metrics_log.write(epoch, "valid", validation)
         score = distributed.from_main(score, ranks)
         progress.epoch = epoch
         if score > progress.best_auc:
@@ -149,6 +155,8 @@ def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resum
         for split in ("valid", "test")
     }
     print(f"test (best epoch {best_epoch}): {format_metrics(metrics['test'])}", flush=True)
+    for split in ("valid", "test"):
+        metrics_log.write("best", split, metrics[split])
     return TrainingResult(
         model=model,
         schema=schema,
@@ -256,6 +264,30 @@ def _add_phase(phases: dict[str, float], phase: str, since: float, device: torch
     now = time.perf_counter()
     phases[phase] += now - since
     return now
+
+
+class MetricsLog:
+    """Appends evaluation results as JSON lines (one per epoch, split and task); does nothing without a path."""
+
+    def __init__(self, path: Optional[Path]):
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("")
+
+    def write(self, epoch, split: str, metrics: dict[str, dict[str, float]]) -> None:
+        if self.path is None:
+            return
+        with self.path.open("a", encoding="utf-8") as out:
+            for task, values in metrics.items():
+                numbers = {name: _json_number(value) for name, value in values.items()}
+                out.write(json.dumps({"epoch": epoch, "split": split, "task": task, **numbers}) + "\n")
+
+
+def _json_number(value: float) -> Optional[float]:
+    """A float JSON can carry: NaN (an AUC without positives) becomes null."""
+    value = float(value)
+    return None if value != value else value
 
 
 class EpochProgress:
