@@ -36,7 +36,15 @@ public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
      * {@code atMost}).
      */
     public Hold holdNextFetch(Duration atMost) {
-        Hold hold = new Hold(atMost);
+        return holdNextFetchExceptOf(null, atMost);
+    }
+
+    /**
+     * As {@link #holdNextFetch}, but the request held by {@code earlier} passes: it fetches one table after another,
+     * and its later fetches must not take this hold.
+     */
+    public Hold holdNextFetchExceptOf(Hold earlier, Duration atMost) {
+        Hold hold = new Hold(atMost, earlier == null ? null : earlier.thread);
         next.set(hold);
         return hold;
     }
@@ -48,8 +56,10 @@ public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
             @Override
             public void fetchRows(String table, long[] rowIds, float[] destination) {
                 // Only a served request's fetch: a shadow scoring an earlier request must not take the hold.
-                Hold hold = Thread.currentThread().getName().startsWith("shadow-scoring") ? null : next.getAndSet(null);
-                if (hold != null) {
+                Thread current = Thread.currentThread();
+                Hold hold = next.get();
+                if (hold != null && !current.getName().startsWith("shadow-scoring") && hold.passes != current
+                        && next.compareAndSet(hold, null)) {
                     hold.block();
                 }
                 rows.fetchRows(table, rowIds, destination);
@@ -65,11 +75,15 @@ public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
     /** One held fetch. */
     public static final class Hold {
         private final Duration atMost;
+        /** The thread of an earlier hold's request, which this hold lets through; null: none. */
+        private final Thread passes;
         private final CountDownLatch entered = new CountDownLatch(1);
         private final CountDownLatch released = new CountDownLatch(1);
+        private volatile Thread thread;
 
-        private Hold(Duration atMost) {
+        private Hold(Duration atMost, Thread passes) {
             this.atMost = atMost;
+            this.passes = passes;
         }
 
         /** @return whether a request reached the store within the timeout and is held there now */
@@ -83,6 +97,7 @@ public final class HeldEmbeddingStores implements EmbeddingStoreFactory {
 
         /** A store slower than any deadline when nobody releases it: waits {@code atMost} at most. */
         private void block() {
+            thread = Thread.currentThread();
             entered.countDown();
             try {
                 released.await(atMost.toNanos(), TimeUnit.NANOSECONDS);

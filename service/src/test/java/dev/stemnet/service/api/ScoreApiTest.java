@@ -144,7 +144,7 @@ class ScoreApiTest extends RunningServiceTest {
         post("{\"userId\": \"u1\", \"userFeature\": {}, \"candidates\": [" + CANDIDATE + "]}").expectStatus().isBadRequest()
                 .expectBody()
                 .jsonPath("$.errors[0].message").value(String.class, message -> assertThat(message)
-                        .contains("[candidates, model, requestId, tasks, userFeatures, userId]"));
+                        .contains("[candidates, contextFeatures, model, requestId, tasks, userFeatures, userId]"));
         post("{\"userId\": \"u1\", \"candidates\": [{\"itemId\": \"a1\", \"feature\": {}}]}").expectStatus().isBadRequest()
                 .expectBody()
                 .jsonPath("$.errors[0].message").value(String.class, message -> assertThat(message)
