@@ -12,6 +12,7 @@ import dev.stemnet.service.model.TestModelLoader;
 import dev.stemnet.service.scoring.CandidateScores;
 import dev.stemnet.service.scoring.Deadline;
 import dev.stemnet.service.scoring.ScoreRequest;
+import dev.stemnet.service.scoring.Scorer;
 import dev.stemnet.service.scoring.StageTimings;
 import jakarta.validation.Validation;
 import java.io.IOException;
@@ -334,6 +335,16 @@ public final class TestDelta {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Each item's scores by task, as {@code scorer} scores {@link #requestJson} for {@code items}, in item order. */
+    public static List<Map<String, Double>> scores(Scorer scorer, List<String> items) {
+        ScoreRequest request = JSON.readValue(requestJson("r", items), ScoreRequest.class);
+        List<Map<String, Double>> scores = new ArrayList<>();
+        for (CandidateScores candidate : scorer.score(request, Deadline.none(), StageTimings.NONE).results()) {
+            scores.add(Map.copyOf(candidate.scores()));
+        }
+        return scores;
     }
 
     /** A request for {@code userId} scoring {@code items}, features of the first base fixture's first candidate. */

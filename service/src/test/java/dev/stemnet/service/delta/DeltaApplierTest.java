@@ -7,11 +7,7 @@ import dev.stemnet.service.TestDelta;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
 import dev.stemnet.service.model.LoadedModel;
 import dev.stemnet.service.model.TestModelLoader;
-import dev.stemnet.service.scoring.CandidateScores;
-import dev.stemnet.service.scoring.Deadline;
 import dev.stemnet.service.scoring.EmbeddingState;
-import dev.stemnet.service.scoring.ScoreRequest;
-import dev.stemnet.service.scoring.StageTimings;
 import jakarta.validation.Validation;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -178,12 +174,7 @@ class DeltaApplierTest {
     }
 
     private List<Map<String, Double>> scores(List<String> items) {
-        ScoreRequest request = JSON.readValue(TestDelta.requestJson("r", items), ScoreRequest.class);
-        List<Map<String, Double>> scores = new ArrayList<>();
-        for (CandidateScores candidate : model.scorer().score(request, Deadline.none(), StageTimings.NONE).results()) {
-            scores.add(Map.copyOf(candidate.scores()));
-        }
-        return scores;
+        return TestDelta.scores(model.scorer(), items);
     }
 
     private static Arguments broken(String reason, String how, Consumer<Path> breakIt) {

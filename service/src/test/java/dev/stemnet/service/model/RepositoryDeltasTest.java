@@ -9,10 +9,6 @@ import dev.stemnet.service.delta.DeltaAttempt;
 import dev.stemnet.service.delta.DeltaEvents;
 import dev.stemnet.service.delta.DeltaReader;
 import dev.stemnet.service.embedding.EmbeddingStoreFactory;
-import dev.stemnet.service.scoring.CandidateScores;
-import dev.stemnet.service.scoring.Deadline;
-import dev.stemnet.service.scoring.ScoreRequest;
-import dev.stemnet.service.scoring.StageTimings;
 import jakarta.validation.Validation;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,7 +23,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The repository's deltas, {@code <model dir>/deltas/<sequence>/}, without Spring: applied by a scan without
@@ -35,8 +30,6 @@ import tools.jackson.databind.json.JsonMapper;
  * files change.
  */
 class RepositoryDeltasTest {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final List<String> ITEMS = List.of("fresh-1", "fresh-2", "a5", "a9", "a11");
 
     @TempDir
@@ -154,14 +147,8 @@ class RepositoryDeltasTest {
     }
 
     private List<Map<String, Double>> scores() {
-        ScoreRequest request = JSON.readValue(TestDelta.requestJson("r", ITEMS), ScoreRequest.class);
         try (ModelLease lease = registry.lease("stem-net")) {
-            List<Map<String, Double>> scores = new ArrayList<>();
-            for (CandidateScores candidate : lease.model().scorer().score(request, Deadline.none(), StageTimings.NONE)
-                    .results()) {
-                scores.add(Map.copyOf(candidate.scores()));
-            }
-            return scores;
+            return TestDelta.scores(lease.model().scorer(), ITEMS);
         }
     }
 }

@@ -24,27 +24,19 @@ import dev.stemnet.service.model.ModelRepository;
 import dev.stemnet.service.model.NoModelEvents;
 import dev.stemnet.service.model.ReloadReport;
 import dev.stemnet.service.model.TestModelLoader;
-import dev.stemnet.service.scoring.CandidateScores;
-import dev.stemnet.service.scoring.Deadline;
-import dev.stemnet.service.scoring.ScoreRequest;
-import dev.stemnet.service.scoring.StageTimings;
 import dev.stemnet.service.scoring.UnknownFeaturePolicy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import jakarta.validation.Validation;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * One replica of the service as far as deltas in Redis go, in the test's JVM: its own Redis connection, a model
  * repository serving the bundle from Redis behind row caches, the catch-up a loading version does, and a follower.
  */
 final class RedisReplica implements AutoCloseable {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final RedisConnection redis;
     private final ModelRegistry registry;
@@ -99,14 +91,8 @@ final class RedisReplica implements AutoCloseable {
     }
 
     List<Map<String, Double>> scores(List<String> items) {
-        ScoreRequest request = JSON.readValue(TestDelta.requestJson("r", items), ScoreRequest.class);
         try (ModelLease lease = registry.lease("stem-net")) {
-            List<Map<String, Double>> scores = new ArrayList<>();
-            for (CandidateScores candidate : lease.model().scorer().score(request, Deadline.none(), StageTimings.NONE)
-                    .results()) {
-                scores.add(Map.copyOf(candidate.scores()));
-            }
-            return scores;
+            return TestDelta.scores(lease.model().scorer(), items);
         }
     }
 
