@@ -14,7 +14,6 @@ error, never a silently different model.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from onnx import numpy_helper
 from stemnet.config import Config, ConfigError, ModelConfig
 from stemnet.raw_data.schema import FieldSpec, Schema
 from stemnet.encoded_data.vocab import Vocabulary
+from stemnet.export.checksums import mismatched, sha256_file
 from stemnet.export.parity import encode_requests
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.registry import build_model
@@ -167,15 +167,6 @@ class ServingState:
         return worst
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def checksums(root: Path, skip: str) -> dict[str, str]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != skip)
-    return {p.relative_to(root).as_posix(): sha256_file(p) for p in files}
-
-
 def _read_json(path: Path, what: str) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -200,9 +191,8 @@ def read_bundle(root: Path) -> ServingState:
     precision = manifest["onnx"].get("precision", "fp32")
     if precision != "fp32":
         raise ConfigError(f"{root}: the bundle's graph is {precision}; incremental training starts from an FP32 bundle")
-    actual = checksums(root, MANIFEST)
-    if actual != manifest.get("files"):
-        differ = sorted({name for name, _ in set(actual.items()) ^ set(manifest.get("files", {}).items())})
+    differ = mismatched(root, MANIFEST, manifest.get("files", {}))
+    if differ:
         raise ConfigError(f"{root}: files do not match the manifest's checksums: {differ[:5]}")
     schema = Schema(
         fields=tuple(FieldSpec(f["name"], f["side"]) for f in manifest["fields"]),
@@ -318,9 +308,8 @@ def apply_delta(state: ServingState, root: Path) -> None:
     missing = sorted(name for name in files if not (root / name).is_file())
     if missing:
         raise DeltaError("unreadable", f"{root}: listed file(s) missing: {missing[:5]}")
-    actual = checksums(root, DELTA_FILE)
-    if actual != files:
-        differ = sorted({name for name, _ in set(actual.items()) ^ set(files.items())})
+    differ = mismatched(root, DELTA_FILE, files)
+    if differ:
         raise DeltaError("checksum", f"{root}: files do not match delta.json's checksums: {differ[:5]}")
     base = delta.get("base", {})
     ours = {"name": state.name, "version": state.version, "onnxSha256": state.onnx_sha256}

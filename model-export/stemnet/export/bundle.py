@@ -6,7 +6,6 @@ never sees a half-written bundle.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 import tempfile
@@ -20,6 +19,7 @@ import torch
 
 from stemnet.config import Config, ConfigError, ExportConfig
 from stemnet.raw_data.schema import MISSING_VALUE
+from stemnet.export.checksums import checksums, mismatched
 from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
 from stemnet.export.parity import build_requests, encode_requests, fixture_lines
 from stemnet.export.quantize import (
@@ -78,10 +78,9 @@ def quantize_existing(source: Path, out_dir: Path, test_frame: pd.DataFrame, set
 
 
 def _verify_checksums(root: Path, manifest: dict) -> None:
-    actual = _checksums(root)
-    if actual != manifest.get("files"):
-        differ = sorted(set(actual.items()) ^ set(manifest.get("files", {}).items()))
-        raise ConfigError(f"{root}: files do not match the manifest's checksums: {[name for name, _ in differ][:5]}")
+    differ = mismatched(root, MANIFEST, manifest.get("files", {}))
+    if differ:
+        raise ConfigError(f"{root}: files do not match the manifest's checksums: {differ[:5]}")
 
 
 def _new_version() -> str:
@@ -124,7 +123,7 @@ def _ship_int8(root: Path, manifest: dict, test_frame: pd.DataFrame, settings: Q
 
 def write_manifest(root: Path, manifest: dict) -> None:
     """Writes manifest.json with the checksums of every other file as they are now."""
-    manifest["files"] = _checksums(root)
+    manifest["files"] = checksums(root, MANIFEST)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
@@ -208,11 +207,6 @@ def _hyperparameters(config: Config, result: TrainingResult) -> dict:
         "epochs_trained": result.epochs_trained,
         "seed": train.seed,
     }
-
-
-def _checksums(root: Path) -> dict[str, str]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def _json_safe(value):

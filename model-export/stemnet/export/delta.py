@@ -21,6 +21,7 @@ import torch
 from stemnet.config import Config
 from stemnet.raw_data.schema import Schema
 from stemnet.encoded_data.vocab import Vocabulary
+from stemnet.export.checksums import checksums
 from stemnet.export.onnx_graph import TOLERANCE
 from stemnet.export.parity import encode_requests, fixture_lines
 from stemnet.incremental import (
@@ -30,7 +31,6 @@ from stemnet.incremental import (
     ServingState,
     apply_delta,
     changed_dense,
-    checksums,
     service_tables,
 )
 from stemnet.models.base import MultiTaskModel
