@@ -101,7 +101,9 @@ def _train(config: Config, data_dir: Path, checkpoint_dir: Optional[Path], resum
     vocabs = count_vocabularies(sources["train"], schema, settings.min_count, settings.chunk_rows)
     if start is not None:
         vocabs = grow_vocabularies(start.vocabs, vocabs)
-    splits = {name: encode_to_disk(sources[name], schema, vocabs, settings.chunk_rows) for name in ("valid", "test", "train")}
+    # Only rank 0 evaluates: the other ranks encode the train split alone.
+    encoded = ("valid", "test", "train") if ranks.is_main else ("train",)
+    splits = {name: encode_to_disk(sources[name], schema, vocabs, settings.chunk_rows) for name in encoded}
     loader = make_loader(
         splits["train"],
         settings.batch_size,
@@ -192,18 +194,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 def training_loss(model: MultiTaskModel, settings, device: torch.device):
-    """The loss a training step takes the gradient of: multitask_loss under train.precision, compiled when
-    train.compile. Built once per run, so that a compiled one is compiled once."""
+    """The loss a training step takes the gradient of: multitask_loss under train.precision (bf16: the matrix
+    products in bfloat16 under torch.autocast, over float32 weights), compiled when train.compile. Built once per
+    run, so that a compiled one is compiled once."""
     def loss(ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        with autocast(settings.precision, device):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16"):
             return multitask_loss(model, ids, labels, settings.embedding_l2, settings.embedding_l2_scope,
                                   settings.task_table_l2)
     return torch.compile(loss) if settings.compile else loss
-
-
-def autocast(precision: str, device: torch.device):
-    """The context a training step's forward runs in: bf16 matrix products under torch.autocast, or nothing."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def multitask_loss(
