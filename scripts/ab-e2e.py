@@ -28,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -90,20 +91,24 @@ def run(args: argparse.Namespace) -> None:
     check(ab, manifests, len(labels), args.require_advantage)
 
     shadow_report = ["shadow-report", "--shadow", SHADOW]
-    shadow = replay_and_report(args, work / "shadow", SHADOW_EXPERIMENT, requests, shadow_report)
+    shadow = replay_and_report(args, work / "shadow", SHADOW_EXPERIMENT, requests, shadow_report,
+                               shadowed_requests=len(requests))
     print(f"ab-e2e: shadow replayed {len(requests)} requests, {len(labels)} impressions")
     check_shadow(shadow, ab, manifests, len(requests), len(labels), args.require_advantage)
 
 
 def replay_and_report(args: argparse.Namespace, phase: Path, experiment: str, requests: list[dict],
-                      report_command: list[str]) -> dict:
+                      report_command: list[str], shadowed_requests: int = 0) -> dict:
     """Serves the models under `experiment`, replays `requests`, stops the service and runs the report command on
-    its exposure log (in `phase`: experiments.yaml, exposures/, service.log, report/); returns report.json."""
+    its exposure log (in `phase`: experiments.yaml, exposures/, service.log, report/); returns report.json. With
+    `shadowed_requests`, the service stops only once that many shadow requests are done (scored or shed): shadows
+    run after the response, and a stopping service drops the ones still queued."""
     phase.mkdir(parents=True)
     (phase / "experiments.yaml").write_text(experiment)
     with running_service(args.jar, phase.parent / "models", phase / "experiments.yaml", phase / "exposures",
-                         phase / "service.log") as port:
-        replay(port, requests)
+                         phase / "service.log") as ports:
+        replay(ports.public, requests)
+        wait_for_shadows(ports.management, shadowed_requests)
     subprocess.run(
         [sys.executable, "-m", "stemnet", *report_command, "--exposures", str(phase / "exposures"),
          "--labels", str(phase.parent / "labels.parquet"), "--bootstrap", str(args.bootstrap),
@@ -113,14 +118,34 @@ def replay_and_report(args: argparse.Namespace, phase: Path, experiment: str, re
 
 
 @contextmanager
-def running_service(jar: Path, repository: Path, experiment: Path, exposures: Path, log_path: Path) -> Iterator[int]:
-    """The jar serving `repository` under `experiment`, logging exposures; yields its public port."""
+def running_service(jar: Path, repository: Path, experiment: Path, exposures: Path,
+                    log_path: Path) -> Iterator[e2e_support.Ports]:
+    """The jar serving `repository` under `experiment`, logging exposures; yields its ports."""
     options = [f"--stem.models.repository={repository}",
                # Readiness waits for the default model; it serves requests that no A/B arm takes (the shadow phase).
                "--stem.models.default=stem_net",
                f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}"]
     with e2e_support.running_service(jar, options, log_path) as ports:
-        yield ports.public
+        yield ports
+
+
+SHADOWS_DONE_DEADLINE_S = 60
+
+
+def wait_for_shadows(management_port: int, expected: int) -> None:
+    """Until `stem_shadow_requests_total` (every shadow and outcome) reaches `expected`; fails after the deadline."""
+    deadline = time.monotonic() + SHADOWS_DONE_DEADLINE_S
+    done = 0.0
+    while done < expected:
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"{done:.0f} of {expected} shadow requests done {SHADOWS_DONE_DEADLINE_S}s after the "
+                              "replay's last response")
+        time.sleep(0.1)  # poll interval; the loop ends when every shadow is done, or at the deadline
+        connection = http.client.HTTPConnection("127.0.0.1", management_port, timeout=10)
+        connection.request("GET", "/actuator/prometheus")
+        scrape = connection.getresponse().read().decode()
+        done = sum(float(line.rsplit(" ", 1)[1]) for line in scrape.splitlines()
+                   if line.startswith("stem_shadow_requests_total{"))
 
 
 def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.DataFrame]:
