@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--fraction", type=float, default=0.3, help="of saturation, for the with/without comparison")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--overload-levels", default="1,2,4")
     args = parser.parse_args()
 

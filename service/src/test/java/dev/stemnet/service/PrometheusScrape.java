@@ -10,7 +10,7 @@ public record PrometheusScrape(String text) {
      */
     public double sum(String metric, Map<String, String> labels) {
         return text.lines()
-                .filter(line -> line.startsWith(metric + "{"))
+                .filter(line -> line.startsWith(metric + "{") || line.startsWith(metric + " "))
                 .filter(line -> labels.entrySet().stream()
                         .allMatch(label -> line.contains(label.getKey() + "=\"" + label.getValue() + "\"")))
                 .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))

@@ -1,6 +1,7 @@
 package dev.stemnet.service.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -9,6 +10,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Component;
 
 /**
@@ -47,9 +49,20 @@ public class ShadowMetrics {
     private final ScoreHistogram differences = new ScoreHistogram("stem_shadow_score_difference",
             "Shadow score minus served score, per candidate and task", DIFFERENCE_BUCKETS, "shadow", "task");
 
+    private final AtomicInteger loweredThreads = new AtomicInteger();
+
     public ShadowMetrics(MeterRegistry registry, PrometheusRegistry prometheusRegistry) {
         this.registry = registry;
         prometheusRegistry.register(differences);
+        Gauge.builder("stem.shadow.threads.lowered", loweredThreads, AtomicInteger::get)
+                .description("Shadow threads running below the serving threads' priority (stem.shadow.nice);"
+                        + " fewer than stem.shadow.threads means shadows compete with served requests for the cores")
+                .register(registry);
+    }
+
+    /** One more shadow thread runs at the lowered priority. */
+    public void threadLowered() {
+        loweredThreads.incrementAndGet();
     }
 
     /** Every outcome's series from a shadow's first request on, at 0 until it happens, so rates are 0, not absent. */

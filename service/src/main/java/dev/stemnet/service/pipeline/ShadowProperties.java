@@ -1,5 +1,6 @@
 package dev.stemnet.service.pipeline;
 
+import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
@@ -13,7 +14,10 @@ import org.springframework.validation.annotation.Validated;
  * @param threads       threads scoring shadows; each takes a core while it runs, away from served traffic
  * @param queueCapacity shadow requests waiting for those threads; past that they are shed and counted
  * @param deadline      from the served scores; a shadow not scored by then is given up and counted
+ * @param nice          the shadow threads' nice value (Linux, 0-19): at 19 a shadow gets a core only when nothing
+ *                      else on the machine wants it; 0 is the serving threads' own priority
  */
 @ConfigurationProperties("stem.shadow")
 @Validated
-public record ShadowProperties(@Min(1) int threads, @Min(1) int queueCapacity, @NotNull Duration deadline) {}
+public record ShadowProperties(@Min(1) int threads, @Min(1) int queueCapacity, @NotNull Duration deadline,
+        @Min(0) @Max(19) int nice) {}

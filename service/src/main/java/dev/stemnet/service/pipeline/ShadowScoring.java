@@ -58,10 +58,30 @@ public final class ShadowScoring implements AutoCloseable {
         AtomicInteger threadNumber = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(properties.threads(), properties.threads(), 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(properties.queueCapacity()), task -> {
-                    Thread thread = new Thread(task, "shadow-scoring-" + threadNumber.incrementAndGet());
+                    Thread thread = new Thread(() -> {
+                        lowerPriority(properties.nice());
+                        task.run();
+                    }, "shadow-scoring-" + threadNumber.incrementAndGet());
                     thread.setDaemon(true);
                     return thread;
                 });
+        // Started now, so that a priority that cannot be set is logged at start-up and the gauge tells from then on.
+        executor.prestartAllCoreThreads();
+    }
+
+    /**
+     * A shadow and a served request on the same machine share its cores: at the serving threads' priority a shadow
+     * holds a core that a served request, or the client beside it, is waiting for (docs/performance.md, "Shadow
+     * traffic").
+     */
+    private void lowerPriority(int nice) {
+        if (nice == 0) {
+            return;
+        }
+        ThreadPriority.setNiceOfCurrentThread(nice).ifPresentOrElse(
+                reason -> log.warn("Shadow thread {} runs at the serving threads' priority, not nice {}: {}",
+                        Thread.currentThread().getName(), nice, reason),
+                () -> metrics.threadLowered());
     }
 
     /** Queues the request for each of its shadows; returns at once. */

@@ -113,6 +113,33 @@ class ShadowApiTest extends ServiceOverHttp {
     }
 
     @Test
+    void shadowThreadsRunAtTheLowestSchedulingPriorityAndTheServingThreadsDoNot() throws IOException {
+        // Linux truncates a thread's name to 15 characters in /proc: "shadow-scoring-" and "http-nio-<port>".
+        Map<String, List<Integer>> niceByThread = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                String name;
+                String stat;
+                try {
+                    name = Files.readString(task.resolve("comm")).strip();
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (java.nio.file.NoSuchFileException exited) {
+                    continue;
+                }
+                int nice = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
+                niceByThread.computeIfAbsent(name.startsWith("shadow-scoring") ? "shadow" : name.startsWith("http-nio")
+                        ? "http" : "other", key -> new ArrayList<>()).add(nice);
+            }
+        }
+        // Other test classes' cached contexts run shadow threads of their own in this JVM, all at the default.
+        assertThat(niceByThread.get("shadow")).as("stem.shadow.nice = 19").isNotEmpty().allMatch(nice -> nice == 19);
+        String process = Files.readString(Path.of("/proc/self/stat"));
+        int processNice = Integer.parseInt(process.substring(process.lastIndexOf(')') + 2).split(" ")[16]);
+        assertThat(niceByThread.get("http")).isNotEmpty().allMatch(nice -> nice == processNice);
+        assertThat(scrapeMetrics().sum("stem_shadow_threads_lowered", Map.of())).isEqualTo(1);
+    }
+
+    @Test
     void aShadowIsShedWhileServingTrafficWaitsForTheScoringSlot() throws Exception {
         PrometheusScrape before = scrapeMetrics();
         HeldEmbeddingStores.Hold hold = stores.holdNextFetch(Duration.ofMinutes(1));

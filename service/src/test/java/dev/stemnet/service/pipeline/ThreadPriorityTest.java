@@ -1,0 +1,40 @@
+package dev.stemnet.service.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class ThreadPriorityTest {
+
+    @Test
+    void aThreadLowersItsOwnPriorityAndNoOtherThreads() throws Exception {
+        int callerNice = ThreadPriority.niceOfCurrentThread();
+        CompletableFuture<Integer> lowered = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            Optional<String> failure = ThreadPriority.setNiceOfCurrentThread(Math.min(callerNice + 7, 19));
+            lowered.complete(failure.isEmpty() ? ThreadPriority.niceOfCurrentThread() : -100);
+        });
+        thread.start();
+
+        assertThat(lowered.get(30, TimeUnit.SECONDS)).isEqualTo(Math.min(callerNice + 7, 19));
+        assertThat(ThreadPriority.niceOfCurrentThread()).as("the caller's own nice value").isEqualTo(callerNice);
+    }
+
+    @Test
+    void aRefusedChangeSaysWhy() throws Exception {
+        CompletableFuture<Optional<String>> raised = new CompletableFuture<>();
+        // Lowering a nice value (raising priority) needs CAP_SYS_NICE; a thread at 19 asking for -20 may be refused,
+        // and when it is allowed (root), the value must really change.
+        Thread thread = new Thread(() -> {
+            ThreadPriority.setNiceOfCurrentThread(19);
+            Optional<String> failure = ThreadPriority.setNiceOfCurrentThread(-20);
+            raised.complete(failure.isPresent() ? failure : Optional.of("nice " + ThreadPriority.niceOfCurrentThread()));
+        });
+        thread.start();
+
+        assertThat(raised.get(30, TimeUnit.SECONDS).orElseThrow()).matches("setpriority\\(-20\\) failed: .+|nice -20");
+    }
+}
