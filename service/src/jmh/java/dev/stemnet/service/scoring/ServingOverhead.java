@@ -38,7 +38,9 @@ import java.util.function.IntConsumer;
  *       {@code OrtSession} configured like the service's (CPU, 1 intra-op thread, no spinning, ALL_OPT);
  *   <li>(b) {@code http}: the full {@code POST /v1/score} of a running service (same bundle), JSON in and out;
  *   <li>(c) {@code scorer}: the service's {@code Scorer} in process (encode, gather, run, results), no HTTP;
- *   <li>(q) {@code onnx-q}: bare {@code session.run} of {@code -Dstem.bench.alt-model} (e.g. an int8 model), if set.
+ *   <li>(q) {@code onnx-q}: bare {@code session.run} of {@code -Dstem.bench.alt-model} (e.g. an int8 model), if set;
+ *   <li>(b') {@code http-alt}: as (b) against a second service at {@code -Dstem.bench.alt-url} (another build, JVM or
+ *       setting), if set; its process id in {@code ALT_SERVICE_PID}.
  * </ul>
  * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each,
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
@@ -95,6 +97,11 @@ public final class ServingOverhead {
             if (alt != null) {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
+            String altUrl = System.getProperty("stem.bench.alt-url");
+            if (altUrl != null) {
+                sides.put("http-alt", send(client, HttpRequest.newBuilder(URI.create(altUrl + "/v1/score"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build()));
+            }
             // -Dstem.bench.sides=http drives the service alone, e.g. while profiling it.
             String only = System.getProperty("stem.bench.sides");
             if (only != null) {
@@ -118,7 +125,7 @@ public final class ServingOverhead {
                 }
             }
             Map<String, Result> halfLoad = new HashMap<>();
-            for (String name : List.of("onnx", "http")) {
+            for (String name : List.of("onnx", "http", "http-alt")) {
                 if (!sides.containsKey(name)) {
                     continue;
                 }
@@ -162,7 +169,7 @@ public final class ServingOverhead {
             }
             System.out.printf(Locale.ROOT, "ratio %s/onnx: throughput %.3f, cpu-time onnx/%s %.3f%s%n", side,
                     mean(saturation.get(side)) / onnx, side, onnxCpu / mean(cpu.get(side)),
-                    side.equals("http") ? String.format(Locale.ROOT, ", onnx/service %.3f (service process only)",
+                    side.startsWith("http") ? String.format(Locale.ROOT, ", onnx/service %.3f (service process only)",
                             onnxCpu / mean(serviceCpu.get(side))) : "");
         }
     }
@@ -304,9 +311,16 @@ public final class ServingOverhead {
                 .getOperatingSystemMXBean()).getProcessCpuTime() + serviceCpuNanos();
     }
 
-    /** CPU time of the service's process ({@code SERVICE_PID}, set by scripts/with-service.sh); 0 without one. */
+    /**
+     * CPU time of the service processes ({@code SERVICE_PID}, set by scripts/with-service.sh, and
+     * {@code ALT_SERVICE_PID} of {@code -Dstem.bench.alt-url}); the one not driven idles meanwhile.
+     */
     static long serviceCpuNanos() {
-        String pid = System.getenv("SERVICE_PID");
+        return processCpuNanos(System.getenv("SERVICE_PID")) + processCpuNanos(System.getenv("ALT_SERVICE_PID"));
+    }
+
+    /** 0 without a process id. */
+    private static long processCpuNanos(String pid) {
         if (pid == null || pid.isBlank()) {
             return 0;
         }
