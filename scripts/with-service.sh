@@ -30,8 +30,11 @@ if curl -fsS "$READY" >/dev/null 2>&1; then
 fi
 
 mkdir -p "$(dirname "$LOG")"
+# The JVM as in the chart's default pod: a 2 GiB memory limit (helm/stem-net/values.yaml) and the image's heap flags
+# (Dockerfile, JAVA_TOOL_OPTIONS), so that benchmarks collect garbage as a deployment does; JAVA_OPTS come after them.
+POD_JVM_OPTS="-XX:MaxRAM=2g -XX:InitialRAMPercentage=60 -XX:MaxRAMPercentage=60"
 # shellcheck disable=SC2086 # SERVICE_OPTS is a list of JVM and --stem.* options
-java ${JAVA_OPTS:-} -jar "$JAR" --stem.models.repository="$REPOSITORY" ${SERVICE_OPTS:-} >"$LOG" 2>&1 &
+java $POD_JVM_OPTS ${JAVA_OPTS:-} -jar "$JAR" --stem.models.repository="$REPOSITORY" ${SERVICE_OPTS:-} >"$LOG" 2>&1 &
 PID=$!
 export SERVICE_PID=$PID  # for commands that account for the service's CPU time (ServingOverhead)
 trap 'kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true' EXIT

@@ -73,6 +73,21 @@ class DockerfileTest {
     }
 
     @Test
+    void theHeapIsFixedFromTheStartAndTheBenchmarksRunTheJvmAsTheChartsDefaultPod() {
+        Matcher image = Pattern.compile("JAVA_TOOL_OPTIONS=\"-XX:InitialRAMPercentage=(\\d+) -XX:MaxRAMPercentage=(\\d+) ")
+                .matcher(only("ENV"));
+        assertThat(image.find()).as("the image's heap flags").isTrue();
+        assertThat(image.group(1)).as("initial heap = maximum heap").isEqualTo(image.group(2));
+
+        Map<String, Object> values = new org.yaml.snakeyaml.Yaml().load(SourceTree.read(SourceTree.CHART.resolve("values.yaml")));
+        String podMemory = SourceTree.at(values, "resources.limits.memory").toString();
+        assertThat(podMemory).endsWith("Gi");
+        String benchmarks = SourceTree.read(SourceTree.ROOT.resolve("scripts/with-service.sh"));
+        assertThat(benchmarks).contains("POD_JVM_OPTS=\"-XX:MaxRAM=" + podMemory.replace("Gi", "g")
+                + " -XX:InitialRAMPercentage=" + image.group(1) + " -XX:MaxRAMPercentage=" + image.group(2) + "\"");
+    }
+
+    @Test
     void exposesAndHealthChecksThePortsOfTheServicesConfiguration() {
         Map<String, Object> defaults = SourceTree.applicationDefaults();
         Object publicPort = SourceTree.at(defaults, "server.port");
