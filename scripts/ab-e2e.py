@@ -124,7 +124,10 @@ def running_service(jar: Path, repository: Path, experiment: Path, exposures: Pa
     options = [f"--stem.models.repository={repository}",
                # Readiness waits for the default model; it serves requests that no A/B arm takes (the shadow phase).
                "--stem.models.default=stem_net",
-               f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}"]
+               f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}",
+               # Every replayed request must get its shadow line, and this replayer keeps the same cores busy: at the
+               # default nice 19 a shadow waits behind it and is shed, as it is meant to be behind served traffic.
+               "--stem.shadow.nice=0"]
     with e2e_support.running_service(jar, options, log_path) as ports:
         yield ports
 
