@@ -69,6 +69,16 @@ def task_metrics(
     return metrics
 
 
+def json_safe(value):
+    """Metrics as JSON can carry them, nested dicts included: NaN (e.g. the AUC of a split without positives) and
+    infinities become null."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def average_auc(metrics: dict[str, dict[str, float]]) -> float:
     return float(np.nanmean([m["auc"] for m in metrics.values()]))
 

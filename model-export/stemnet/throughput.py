@@ -43,9 +43,9 @@ EXTRA_FIELD_VALUES = 100
 
 
 def measure(config: Config, steps: int, warmup: int = 2, fields: int | None = None) -> Throughput:
-    # With train.compile the warm-up steps compile (a minute at the paper's sizes): they are not timed.
     """`fields`: widen the synthetic schema's 8 fields to this many (extra item fields of EXTRA_FIELD_VALUES values
-    each), e.g. 34 for the STEM reference code's KuaiRand input of 34 fields x 16."""
+    each), e.g. 34 for the STEM reference code's KuaiRand input of 34 fields x 16. With train.compile the `warmup`
+    steps compile (a minute at the paper's sizes): they are not timed."""
     device = resolve_device(config.train.device)
     batch = config.train.batch_size
     torch.manual_seed(config.train.seed)

@@ -28,7 +28,7 @@ from stemnet.encoded_data.encoded import count_vocabularies, encode_to_disk
 from stemnet.raw_data.schema import Schema
 from stemnet.encoded_data.splits import open_split, read_split
 from stemnet.encoded_data.vocab import Vocabulary
-from stemnet.evaluate import average_auc, format_metrics, predict, task_metrics
+from stemnet.evaluate import average_auc, format_metrics, json_safe, predict, task_metrics
 from stemnet.incremental import EMBEDDINGS_PREFIX, ServingState, check_compatible, check_layout, grow_vocabularies
 from stemnet.models.base import MultiTaskModel
 from stemnet.models.registry import build_model
@@ -277,15 +277,8 @@ class MetricsLog:
         if self.path is None:
             return
         with self.path.open("a", encoding="utf-8") as out:
-            for task, values in metrics.items():
-                numbers = {name: _json_number(value) for name, value in values.items()}
-                out.write(json.dumps({"epoch": epoch, "split": split, "task": task, **numbers}) + "\n")
-
-
-def _json_number(value: float) -> Optional[float]:
-    """A float JSON can carry: NaN (an AUC without positives) becomes null."""
-    value = float(value)
-    return None if value != value else value
+            for task, values in json_safe(metrics).items():
+                out.write(json.dumps({"epoch": epoch, "split": split, "task": task, **values}) + "\n")
 
 
 class EpochProgress:

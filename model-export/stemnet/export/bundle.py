@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from stemnet.config import Config, ConfigError, ExportConfig
+from stemnet.evaluate import json_safe
 from stemnet.raw_data.schema import MISSING_VALUE
 from stemnet.export.checksums import checksums, mismatched
 from stemnet.export.onnx_graph import OUTPUT_NAME, OnnxSignature, check_against_torch, export_dense
@@ -193,7 +194,7 @@ def _manifest(result: TrainingResult, config: Config, signature: OnnxSignature) 
         },
         "parityFixtures": PARITY_FILE,
         "parityTolerance": FP32_PARITY_TOLERANCE,
-        "metrics": _json_safe(result.metrics),
+        "metrics": json_safe(result.metrics),
     }
 
 
@@ -207,15 +208,6 @@ def _hyperparameters(config: Config, result: TrainingResult) -> dict:
         "epochs_trained": result.epochs_trained,
         "seed": train.seed,
     }
-
-
-def _json_safe(value):
-    """Metrics with NaN (e.g. AUC of a split without positives) become null: JSON has no NaN."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _vocab_file(field: str) -> str:
