@@ -3,9 +3,6 @@ package dev.stemnet.service.pipeline;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -39,16 +36,6 @@ final class ThreadPriority {
             return Optional.empty();
         } catch (LastErrorException | UnsatisfiedLinkError e) {
             return Optional.of("setpriority(" + nice + ") failed: " + e.getMessage());
-        }
-    }
-
-    /** The calling thread's nice value as the kernel reports it (/proc/thread-self/stat, field 19). */
-    static int niceOfCurrentThread() {
-        try {
-            String stat = Files.readString(Path.of("/proc/thread-self/stat"));
-            return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read the thread's nice value: " + e.getMessage(), e);
         }
     }
 }

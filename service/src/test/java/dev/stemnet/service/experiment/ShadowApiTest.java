@@ -2,6 +2,7 @@ package dev.stemnet.service.experiment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stemnet.service.NiceValue;
 import dev.stemnet.service.Polling;
 import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.ServiceOverHttp;
@@ -119,22 +120,20 @@ class ShadowApiTest extends ServiceOverHttp {
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             for (Path task : tasks.toList()) {
                 String name;
-                String stat;
+                int nice;
                 try {
                     name = Files.readString(task.resolve("comm")).strip();
-                    stat = Files.readString(task.resolve("stat"));
+                    nice = NiceValue.of(task.resolve("stat"));
                 } catch (java.nio.file.NoSuchFileException exited) {
                     continue;
                 }
-                int nice = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
                 niceByThread.computeIfAbsent(name.startsWith("shadow-scoring") ? "shadow" : name.startsWith("http-nio")
                         ? "http" : "other", key -> new ArrayList<>()).add(nice);
             }
         }
         // Other test classes' cached contexts run shadow threads of their own in this JVM, all at the default.
         assertThat(niceByThread.get("shadow")).as("stem.shadow.nice = 19").isNotEmpty().allMatch(nice -> nice == 19);
-        String process = Files.readString(Path.of("/proc/self/stat"));
-        int processNice = Integer.parseInt(process.substring(process.lastIndexOf(')') + 2).split(" ")[16]);
+        int processNice = NiceValue.of(Path.of("/proc/self/stat"));
         assertThat(niceByThread.get("http")).isNotEmpty().allMatch(nice -> nice == processNice);
         assertThat(scrapeMetrics().sum("stem_shadow_threads_lowered", Map.of())).isEqualTo(1);
     }

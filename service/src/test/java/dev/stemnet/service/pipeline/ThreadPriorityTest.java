@@ -2,6 +2,10 @@ package dev.stemnet.service.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stemnet.service.NiceValue;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -9,18 +13,26 @@ import org.junit.jupiter.api.Test;
 
 class ThreadPriorityTest {
 
+    private static int threadNice() {
+        try {
+            return NiceValue.of(Path.of("/proc/thread-self/stat"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Test
     void aThreadLowersItsOwnPriorityAndNoOtherThreads() throws Exception {
-        int callerNice = ThreadPriority.niceOfCurrentThread();
+        int callerNice = threadNice();
         CompletableFuture<Integer> lowered = new CompletableFuture<>();
         Thread thread = new Thread(() -> {
             Optional<String> failure = ThreadPriority.setNiceOfCurrentThread(Math.min(callerNice + 7, 19));
-            lowered.complete(failure.isEmpty() ? ThreadPriority.niceOfCurrentThread() : -100);
+            lowered.complete(failure.isEmpty() ? threadNice() : -100);
         });
         thread.start();
 
         assertThat(lowered.get(30, TimeUnit.SECONDS)).isEqualTo(Math.min(callerNice + 7, 19));
-        assertThat(ThreadPriority.niceOfCurrentThread()).as("the caller's own nice value").isEqualTo(callerNice);
+        assertThat(threadNice()).as("the caller's own nice value").isEqualTo(callerNice);
     }
 
     @Test
@@ -31,7 +43,7 @@ class ThreadPriorityTest {
         Thread thread = new Thread(() -> {
             ThreadPriority.setNiceOfCurrentThread(19);
             Optional<String> failure = ThreadPriority.setNiceOfCurrentThread(-20);
-            raised.complete(failure.isPresent() ? failure : Optional.of("nice " + ThreadPriority.niceOfCurrentThread()));
+            raised.complete(failure.isPresent() ? failure : Optional.of("nice " + threadNice()));
         });
         thread.start();
 
