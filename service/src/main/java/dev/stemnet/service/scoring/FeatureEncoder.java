@@ -17,10 +17,10 @@ import java.util.stream.IntStream;
 /**
  * Turns a request's raw values into embedding table rows: value -> vocabulary index (0 when unknown, and when
  * missing unless the bundle makes missing a value of its own, {@code missingValue}) -> {@code rowOffset + index}.
- * User and context values are looked up once per request, item values per candidate. The result holds, per table, one row per (candidate, field) slot
- * in the layout of the network's input {@code [batch, F_table]}. Unknown feature names are refused or
- * ignored as the {@link UnknownFeaturePolicy} says; either way they, missing values and values the vocabulary
- * does not have are counted in the request's {@link FeatureIssues}. A request looks each distinct value of a field
+ * User and context values are looked up once per request, item values per candidate. The result holds, per table,
+ * one row per (candidate, field) slot in the layout of the network's input {@code [batch, F_table]}. Unknown feature
+ * names are refused or ignored as the {@link UnknownFeaturePolicy} says; either way they, missing values and values
+ * the vocabulary does not have are counted in the request's {@link FeatureIssues}. A request looks each distinct value of a field
  * up once ({@link RequestVocabulary}).
  *
  * <p>After deltas a field's vocabulary has values past the bundle's ({@code vocabSize} and on); their rows were
