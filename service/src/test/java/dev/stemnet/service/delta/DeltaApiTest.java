@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.MethodOrderer;
@@ -159,6 +161,10 @@ class DeltaApiTest extends ServiceOverHttp {
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         ConcurrentLinkedQueue<Integer> statesSeen = new ConcurrentLinkedQueue<>();
+        // The scorers must be seen answering in the first state before any delta and in the last one after all of
+        // them; without these latches a fast reload sequence can finish before any request observes either end.
+        CountDownLatch firstStateSeen = new CountDownLatch(1);
+        CountDownLatch lastStateSeen = new CountDownLatch(1);
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             Thread thread = new Thread(() -> {
@@ -175,21 +181,29 @@ class DeltaApiTest extends ServiceOverHttp {
                         failures.add("scores of no single state: " + scores);
                     }
                     statesSeen.add(state);
+                    if (state == 0) {
+                        firstStateSeen.countDown();
+                    } else if (state == states.size() - 1) {
+                        lastStateSeen.countDown();
+                    }
                 }
             });
             thread.start();
             threads.add(thread);
         }
+        assertThat(firstStateSeen.await(30, TimeUnit.SECONDS)).as("a request scored before the first delta").isTrue();
         for (TestDelta delta : deltas) {
             moveIn(delta);
             assertThat(reload().get("deltas").get(0).get("outcome").asString()).isEqualTo("APPLIED");
         }
+        boolean lastSeen = lastStateSeen.await(30, TimeUnit.SECONDS);
         stop.set(true);
         for (Thread thread : threads) {
             thread.join(30_000);
         }
 
         assertThat(failures).isEmpty();
+        assertThat(lastSeen).as("a request scored after the last delta").isTrue();
         assertThat(statesSeen).contains(0, 4);
         assertThat(scores(items)).isEqualTo(states.get(4));
     }
