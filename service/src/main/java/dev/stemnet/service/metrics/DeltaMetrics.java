@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.springframework.stereotype.Component;
 
 /**
@@ -21,6 +22,8 @@ import org.springframework.stereotype.Component;
 public class DeltaMetrics implements DeltaEvents {
 
     static final String AGE = "stem.delta.age";
+    private static final String SEQUENCE = "stem.delta.sequence";
+    private static final String VOCABULARY_SIZE = "stem.vocabulary.size";
 
     private final MeterRegistry registry;
 
@@ -48,18 +51,24 @@ public class DeltaMetrics implements DeltaEvents {
         }
     }
 
-    /** The gauges of a version that starts serving; the age only once it has a delta. */
+    /**
+     * The gauges of a version that starts serving; the age only once it has a delta. A bundle reloaded in place under
+     * the same version replaces the gauges of the copy it replaces: the registry would otherwise keep reading that one.
+     */
     public void bind(LoadedModel model) {
         String name = model.manifest().model().name();
         String version = model.manifest().model().version();
         Scorer scorer = model.scorer();
-        Gauge.builder("stem.delta.sequence", scorer, s -> s.embeddings().sequence())
+        for (String gauge : List.of(SEQUENCE, VOCABULARY_SIZE, AGE)) {
+            registry.find(gauge).tags("model", name, "version", version).gauges().forEach(registry::remove);
+        }
+        Gauge.builder(SEQUENCE, scorer, s -> s.embeddings().sequence())
                 .description("The sequence of the newest delta applied to the serving version, 0 for none")
                 .tag("model", name).tag("version", version)
                 .strongReference(true)
                 .register(registry);
         for (String field : scorer.embeddings().vocabularySizes().keySet()) {
-            Gauge.builder("stem.vocabulary.size", scorer, s -> s.embeddings().vocabulary(field).size())
+            Gauge.builder(VOCABULARY_SIZE, scorer, s -> s.embeddings().vocabulary(field).size())
                     .description("Values a field's vocabulary holds, the OOV row and the values deltas added included")
                     .tag("model", name).tag("version", version).tag("field", field)
                     .strongReference(true)

@@ -111,6 +111,11 @@ public final class ModelMeters implements StageTimings {
                 .increment(count));
     }
 
+    /** Whether both are meters of one model version, and so share every meter and series. */
+    boolean sameVersion(ModelMeters other) {
+        return tags.equals(other.tags);
+    }
+
     /** Unregisters every meter of this version, counters included, so that retired versions leave no series. */
     void remove() {
         taskScores.removeIf(labels -> tags.stream().allMatch(tag -> tag.getValue().equals(labels.get(tag.getKey()))));

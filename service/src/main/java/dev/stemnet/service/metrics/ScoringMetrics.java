@@ -17,6 +17,8 @@ import org.springframework.stereotype.Component;
 /**
  * The service's own meters: per loaded model version ({@link ModelMeters}), the device each version runs on,
  * its delta gauges ({@link DeltaMetrics}) and model load events. Meters of a version go away when it is closed.
+ * A bundle reloaded in place under the same version serves beside the copy it replaces until that one drains; both
+ * have the same meter ids, so the replaced copy leaves the meters in place when it goes.
  */
 @Component
 public class ScoringMetrics implements ModelEvents, ScoringRecorder {
@@ -74,7 +76,8 @@ public class ScoringMetrics implements ModelEvents, ScoringRecorder {
     @Override
     public void retired(LoadedModel model) {
         Gauge device = deviceByModel.remove(model);
-        if (device != null) {
+        // The registry hands out one gauge per id: a copy of the same version on the same device holds this one too.
+        if (device != null && !deviceByModel.containsValue(device)) {
             registry.remove(device);
         }
     }
@@ -82,7 +85,7 @@ public class ScoringMetrics implements ModelEvents, ScoringRecorder {
     @Override
     public void closed(LoadedModel model) {
         ModelMeters meters = metersByModel.remove(model);
-        if (meters != null) {
+        if (meters != null && metersByModel.values().stream().noneMatch(meters::sameVersion)) {
             meters.remove();
         }
     }
