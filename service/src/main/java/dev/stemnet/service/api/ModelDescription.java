@@ -40,8 +40,12 @@ public record ModelDescription(
 
     public record Table(String name, long rows, int dim, List<String> fields) {}
 
-    /** @param cudaUnavailableReason null when the device is CUDA */
-    public record Runtime(ExecutionDevice device, String cudaUnavailableReason, int intraOpThreads, OptLevel optimizationLevel) {}
+    /**
+     * @param cudaUnavailable why CUDA is not used, as a code ({@code configured}, {@code no_driver},
+     *                        {@code cuda_provider_failed}); null when the device is CUDA. The full reason, an ONNX
+     *                        Runtime message that can name library paths, is on the admin endpoint only.
+     */
+    public record Runtime(ExecutionDevice device, String cudaUnavailable, int intraOpThreads, OptLevel optimizationLevel) {}
 
     /** No directory: file system paths are for the admin endpoint ({@code /actuator/models}) only. */
     public record Load(Instant loadedAt, long loadMillis) {}
@@ -73,7 +77,8 @@ public record ModelDescription(
                 manifest.itemIdField(),
                 manifest.fields().stream().map(field -> field(field, embeddings)).toList(),
                 manifest.tables().stream().map(table -> table(table, embeddings)).toList(),
-                new Runtime(device.device(), device.cudaUnavailableReason(),
+                new Runtime(device.device(),
+                        device.device() == ExecutionDevice.CUDA ? null : device.cudaUnavailableCode().label(),
                         settings.intraOpThreads(), settings.optimizationLevel()),
                 new Load(model.loadedAt(), model.loadDuration().toMillis()),
                 new Deltas(embeddings.sequence(), embeddings.deltaCreatedAt(), embeddings.appliedAt()),

@@ -27,8 +27,9 @@ import org.springframework.stereotype.Component;
 @Endpoint(id = "models")
 class ModelsAdminEndpoint {
 
+    /** @param cudaUnavailableReason the full reason CUDA is not used (null on CUDA); the public API has its code */
     record Version(String name, String version, ServingModel.State state, int inFlight, String directory,
-            Deltas deltas) {}
+            String cudaUnavailableReason, Deltas deltas) {}
 
     /**
      * @param appliedSequence the newest delta applied, 0 for none
@@ -63,7 +64,8 @@ class ModelsAdminEndpoint {
     Status status() {
         List<Version> versions = Stream.concat(registry.serving().stream(), registry.draining().stream())
                 .map(m -> new Version(m.name(), m.version(), m.state(), m.inFlight(),
-                        m.model().bundle().directory().toString(), Deltas.of(m.model())))
+                        m.model().bundle().directory().toString(),
+                        m.model().network().deviceChoice().cudaUnavailableReason(), Deltas.of(m.model())))
                 .toList();
         return new Status(registry.defaultName(), embeddingStore.current(), versions, repository.lastAttempts());
     }
