@@ -30,8 +30,8 @@ import java.util.Map;
  * bundle with the deltas already loaded: order, sizes, added values), scores the delta's fixtures with the rows in
  * Redis and the delta's rows staged in memory above them, and only then writes: the rows into the live row keys
  * (batches of {@code MSET}, each read back and compared), the record, the newest sequence, and the announcement on
- * the channel. A refused delta writes nothing. One loader at a time per model version: a second one that finds
- * the sequence moved on under it stops before completing.
+ * the channel. A refused delta writes nothing. One loader at a time per model version ({@link RedisDeltaLoaderLock}):
+ * a second one is turned away before it reads anything.
  */
 public final class RedisDeltaLoader {
 
@@ -58,8 +58,15 @@ public final class RedisDeltaLoader {
     /**
      * @param target the base version, its scorer reading rows from Redis without a row cache
      * @throws DeltaRefusedException when a check fails; nothing was written
+     * @throws IllegalStateException when another loader is writing into the version
      */
     public Result load(Path deltaDir, DeltaTarget target, RedisDeltaRecords records) {
+        try (RedisDeltaLoaderLock lock = RedisDeltaLoaderLock.acquire(redis, records.keys())) {
+            return loadHoldingTheLock(deltaDir, target, records);
+        }
+    }
+
+    private Result loadHoldingTheLock(Path deltaDir, DeltaTarget target, RedisDeltaRecords records) {
         DeltaFiles files = reader.read(deltaDir);
         long sequence = files.manifest().sequence();
         DeltaChecks.checkBase(files.manifest().base(), target);

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
  *   stem:&lt;model&gt;:&lt;version&gt;:tables           hash: table -> "rows x dim", written last by the loader
  *   stem:&lt;model&gt;:&lt;version&gt;:delta:&lt;seq&gt;      a delta's record (JSON), written by the delta loader
  *   stem:&lt;model&gt;:&lt;version&gt;:deltas           the newest delta's sequence, set after its record
+ *   stem:&lt;model&gt;:&lt;version&gt;:delta-loader     held by the one delta loader writing now (expires by itself)
  * </pre>
  * and the pub/sub channel {@code stem:<model>:<version>:deltas}, on which the delta loader publishes each sequence.
  * Model name and version are part of every key, so two versions of a model live side by side. The keys
@@ -44,6 +45,11 @@ public record RedisKeyLayout(String model, String version) {
     /** The sequence of the newest delta whose rows and record are in place. */
     public byte[] deltasKey() {
         return deltasChannel().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Set while a delta loader writes into this version's keys, so that only one does at a time. */
+    public byte[] deltaLoaderLockKey() {
+        return (PREFIX + model + ":" + version + ":delta-loader").getBytes(StandardCharsets.UTF_8);
     }
 
     /** Where the delta loader publishes each sequence it completes: the same name as {@link #deltasKey()}. */

@@ -165,6 +165,25 @@ class RedisDeltaTest {
         assertThat(redis.commands().get(a5SharedRow())).as("a5's row, which delta 2 changes").isEqualTo(a5Before);
     }
 
+    @Test
+    void aSecondLoaderIsTurnedAwayWhileAnotherWritesAndWritesNothing(CapturedOutput output) {
+        Path firstDir = TestDelta.first(bundle).addItem("redis-ad-1", "a3").writeTo(temp.resolve("d1"));
+        byte[] lock = keys.deltaLoaderLockKey();
+        redis.commands().set(lock, "a loader on another host".getBytes(StandardCharsets.UTF_8));
+
+        assertThat(load(firstDir)).as("exit code while the lock is held").isEqualTo(2);
+        assertThat(output.getErr()).contains("another delta loader is writing into stem-net version " + keys.version())
+                .contains("a loader on another host");
+        assertThat(redis.commands().get(keys.deltasKey())).isNull();
+        assertThat(redis.commands().get(keys.deltaRecordKey(1))).isNull();
+        assertThat(get(lock)).as("the holder's lock, untouched").isEqualTo("a loader on another host");
+
+        redis.commands().del(lock);
+        assertThat(load(firstDir)).isZero();
+        assertThat(get(keys.deltasKey())).isEqualTo("1");
+        assertThat(redis.commands().get(lock)).as("released by the loader that held it").isNull();
+    }
+
     private byte[] a5SharedRow() {
         ModelBundle checked = new BundleLoader(Validation.buildDefaultValidatorFactory().getValidator()).load(bundle);
         long offset = checked.manifest().tables().get(0).fields().stream()
