@@ -12,6 +12,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class ScoringMetricsTest {
@@ -20,34 +22,47 @@ class ScoringMetricsTest {
     private final ScoringMetrics metrics =
             new ScoringMetrics(registry, new PrometheusRegistry(), new DeltaMetrics(registry));
     private final ModelLoader loader = TestModelLoader.of(EmbeddingStoreFactory.mappedFiles(), TestModelLoader.PARITY_ONLY);
+    /** Two copies of one bundle: the one serving and the one reloaded in place, under the same version. */
+    private LoadedModel replaced;
+    private LoadedModel reloaded;
+    private String version;
+
+    @BeforeEach
+    void loadTwoCopiesOfOneVersion() {
+        replaced = loader.load(TestBundle.directory());
+        reloaded = loader.load(TestBundle.directory());
+        version = reloaded.manifest().model().version();
+    }
+
+    @AfterEach
+    void close() {
+        replaced.close();
+        reloaded.close();
+    }
 
     /** A bundle reloaded in place keeps its version: the copy it replaces drains and closes after it serves. */
     @Test
     void aVersionReloadedInPlaceKeepsItsMetersWhenTheReplacedCopyCloses() {
-        try (LoadedModel replaced = loader.load(TestBundle.directory());
-                LoadedModel reloaded = loader.load(TestBundle.directory())) {
-            String version = reloaded.manifest().model().version();
-            metrics.published("stem-net", replaced);
-            metrics.published("stem-net", reloaded);
-            metrics.retired(replaced);
-            metrics.closed(replaced);
+        metrics.published("stem-net", replaced);
+        metrics.published("stem-net", reloaded);
+        metrics.retired(replaced);
+        metrics.closed(replaced);
 
-            metrics.of(reloaded).record(ScoringStage.RUN, 1_000);
+        metrics.of(reloaded).record(ScoringStage.RUN, 1_000);
 
-            assertThat(runTimer(version)).as("the run stage timer is still registered").isNotNull();
-            assertThat(runTimer(version).count()).isEqualTo(1);
-            assertThat(registry.find("stem.runtime.device.info").tag("version", version).gauges()).hasSize(1);
-            Gauge sequence = registry.find("stem.delta.sequence").tag("version", version).gauge();
-            assertThat(sequence).isNotNull();
-            assertThat(sequence.value()).isEqualTo(reloaded.scorer().embeddings().sequence());
+        assertThat(runTimer()).as("the run stage timer is still registered").isNotNull();
+        assertThat(runTimer().count()).isEqualTo(1);
+        assertThat(registry.find("stem.runtime.device.info").tag("version", version).gauges()).hasSize(1);
+        Gauge sequence = registry.find("stem.delta.sequence").tag("version", version).gauge();
+        assertThat(sequence).isNotNull();
+        assertThat(sequence.value()).isEqualTo(reloaded.scorer().embeddings().sequence());
 
-            metrics.retired(reloaded);
-            metrics.closed(reloaded);
+        metrics.retired(reloaded);
+        metrics.closed(reloaded);
 
-            assertThat(registry.find("stem.stage").tag("version", version).meters()).isEmpty();
-            assertThat(registry.find("stem.runtime.device.info").tag("version", version).meters()).isEmpty();
-            assertThat(registry.find("stem.delta.sequence").tag("version", version).meters()).isEmpty();
-        }
+        assertThat(registry.find("stem.stage").tag("version", version).meters()).isEmpty();
+        assertThat(registry.find("stem.runtime.device.info").tag("version", version).meters()).isEmpty();
+        assertThat(registry.find("stem.delta.sequence").tag("version", version).meters()).isEmpty();
     }
 
     /**
@@ -56,21 +71,17 @@ class ScoringMetricsTest {
      */
     @Test
     void theDeltaGaugesOfAReloadedVersionAreBuiltAnew() {
-        try (LoadedModel replaced = loader.load(TestBundle.directory());
-                LoadedModel reloaded = loader.load(TestBundle.directory())) {
-            String version = reloaded.manifest().model().version();
-            metrics.published("stem-net", replaced);
-            Gauge ofReplaced = registry.find("stem.delta.sequence").tag("version", version).gauge();
-            metrics.published("stem-net", reloaded);
+        metrics.published("stem-net", replaced);
+        Gauge ofReplaced = registry.find("stem.delta.sequence").tag("version", version).gauge();
+        metrics.published("stem-net", reloaded);
 
-            assertThat(registry.find("stem.delta.sequence").tag("version", version).gauges())
-                    .singleElement().isNotSameAs(ofReplaced);
-            assertThat(registry.find("stem.vocabulary.size").tag("version", version).gauges())
-                    .isNotEmpty().allSatisfy(gauge -> assertThat(gauge.value()).isPositive());
-        }
+        assertThat(registry.find("stem.delta.sequence").tag("version", version).gauges())
+                .singleElement().isNotSameAs(ofReplaced);
+        assertThat(registry.find("stem.vocabulary.size").tag("version", version).gauges())
+                .isNotEmpty().allSatisfy(gauge -> assertThat(gauge.value()).isPositive());
     }
 
-    private Timer runTimer(String version) {
+    private Timer runTimer() {
         return registry.find("stem.stage").tag("version", version).tag("stage", ScoringStage.RUN.label()).timer();
     }
 }
