@@ -58,7 +58,7 @@ final class RedisDeltaLoaderLock implements AutoCloseable {
         if (deleted == null || deleted == 0) {
             throw new IllegalStateException(new String(key, StandardCharsets.UTF_8) + " expired while this loader"
                     + " held it (after " + TIME_TO_LIVE.toMinutes() + " minutes): another loader may have written"
-                    + " meanwhile; check " + "the newest delta's record");
+                    + " meanwhile; check the newest delta's record");
         }
     }
 }
