@@ -15,9 +15,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -30,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
+import java.util.regex.Pattern;
 
 /**
  * Serving overhead, in one run and on one machine: the same 200-candidate batch scored by
@@ -44,8 +45,13 @@ import java.util.function.IntConsumer;
  * </ul>
  * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each,
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
- * so that drift in the machine's load hits every side alike. Latency: open-loop arrivals at a fixed rate of 50%
- * of each side's saturation throughput, latency measured from the intended start (no coordinated omission).
+ * so that drift in the machine's load hits every side alike. The HTTP sides' closed loops are driven by
+ * {@code hey} (scripts/install-test-deps.sh installs it): the client shares the service's two cores, and the JDK's
+ * {@code HttpClient} spent about 0.7 ms of CPU per 20-candidate request there against hey's 0.16 ms, which the
+ * service paid for in CPU time of its own (docs/performance.md, "Serving overhead"). Latency: open-loop arrivals at a
+ * fixed rate of 50% of each side's saturation throughput, latency measured from the intended start (no coordinated
+ * omission), sent by the JDK's {@code HttpClient} (hey cannot send open-loop): at small requests its own CPU then
+ * takes a share of the cores that the service's saturation, measured with hey, did not leave it.
  * Prints one table; {@code /proc/loadavg} is printed with every phase.
  */
 public final class ServingOverhead {
@@ -84,23 +90,17 @@ public final class ServingOverhead {
             OrtSession alt = altModel == null ? null : session(environment, Path.of(altModel));
 
             String body = json(fixture.request);
-            ExecutorService clientThreads = Executors.newFixedThreadPool(2);
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .executor(clientThreads).build();
-            HttpRequest post = HttpRequest.newBuilder(URI.create(URL)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             Map<String, Op> sides = new java.util.LinkedHashMap<>();
             sides.put("onnx", () -> fp32.run(feeds).close());
-            sides.put("http", send(client, post));
+            sides.put("http", send(client, post(URI.create(URL), body)));
             sides.put("scorer", () -> fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE));
             if (alt != null) {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
             String altUrl = System.getProperty("stem.bench.alt-url");
             if (altUrl != null) {
-                sides.put("http-alt", send(client, HttpRequest.newBuilder(URI.create(altUrl + "/v1/score"))
-                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build()));
+                sides.put("http-alt", send(client, post(URI.create(altUrl + "/v1/score"), body)));
             }
             // -Dstem.bench.sides=http drives the service alone, e.g. while profiling it.
             String only = System.getProperty("stem.bench.sides");
@@ -110,15 +110,25 @@ public final class ServingOverhead {
 
             System.out.printf(Locale.ROOT, "bundle %s, %d candidates, concurrency %d, %d s warm-up, %d s per phase, %d rounds, %s%n",
                     BenchFixture.bundleDir(), candidates, CONCURRENCY, WARMUP_SECONDS, SECONDS, ROUNDS, URL);
+            Path bodyFile = Files.createTempFile("serving-overhead-", ".json");
+            bodyFile.toFile().deleteOnExit();
+            Files.writeString(bodyFile, body);
+            Map<String, URI> overHttp = new HashMap<>();
+            overHttp.put("http", URI.create(URL));
+            if (altUrl != null) {
+                overHttp.put("http-alt", URI.create(altUrl + "/v1/score"));
+            }
+            overHttp.keySet().retainAll(sides.keySet());
             for (Map.Entry<String, Op> side : sides.entrySet()) {
-                closedLoop(side.getKey() + " warm-up", side.getValue(), WARMUP_SECONDS);
+                saturate(side.getKey() + " warm-up", side.getValue(), overHttp.get(side.getKey()), bodyFile, WARMUP_SECONDS);
             }
             Map<String, double[]> saturation = new HashMap<>();
             Map<String, double[]> cpu = new HashMap<>();
             Map<String, double[]> serviceCpu = new HashMap<>();
             for (int round = 0; round < ROUNDS; round++) {
                 for (Map.Entry<String, Op> side : sides.entrySet()) {
-                    Result result = closedLoop(side.getKey() + " saturation #" + (round + 1), side.getValue(), SECONDS);
+                    Result result = saturate(side.getKey() + " saturation #" + (round + 1), side.getValue(),
+                            overHttp.get(side.getKey()), bodyFile, SECONDS);
                     saturation.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.perSecond();
                     cpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.cpuMillisPerOp();
                     serviceCpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.serviceCpuMillisPerOp();
@@ -147,7 +157,6 @@ public final class ServingOverhead {
             printRatios(sides.keySet(), saturation, cpu, serviceCpu);
             System.out.println("service pid for cpu accounting: " + System.getenv("SERVICE_PID"));
             System.out.println("loadavg at end: " + loadavg());
-            clientThreads.shutdownNow();
         }
     }
 
@@ -199,6 +208,78 @@ public final class ServingOverhead {
             options.addConfigEntry("session.inter_op.allow_spinning", "0");
             options.setOptimizationLevel(OptLevel.ALL_OPT);
             return environment.createSession(model.toString(), options);
+        }
+    }
+
+    /** A closed loop over HTTP with hey when the side has a URL, else one in this process. */
+    private static Result saturate(String label, Op op, URI url, Path body, int seconds)
+            throws IOException, InterruptedException {
+        return url == null ? closedLoop(label, op, seconds) : heyClosedLoop(label, url, body, seconds);
+    }
+
+    /**
+     * {@code CONCURRENCY} hey workers posting {@code body} for {@code seconds}; a 200 counts as done, anything else
+     * as an error. CPU per request counts hey's (from the shell's {@code times}), this JVM's and the service's.
+     */
+    private static Result heyClosedLoop(String label, URI url, Path body, int seconds)
+            throws IOException, InterruptedException {
+        String before = loadavg();
+        long cpuBefore = cpuNanos();
+        long serviceBefore = serviceCpuNanos();
+        String command = String.format(Locale.ROOT, "hey -c %d -z %ds -m POST -T application/json -D %s %s && times",
+                CONCURRENCY, seconds, body, url);
+        Process hey = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+        String output = new String(hey.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (hey.waitFor() != 0) {
+            throw new IOException("hey failed (installed by scripts/install-test-deps.sh): " + command + "\n" + output);
+        }
+        HeyOutput parsed = HeyOutput.parse(output);
+        long ops = parsed.ok();
+        Result result = new Result(ops / parsed.seconds(), new long[0], parsed.errors(),
+                (cpuNanos() - cpuBefore + parsed.clientCpuNanos()) / 1e6 / ops,
+                (serviceCpuNanos() - serviceBefore) / 1e6 / ops);
+        System.out.printf(Locale.ROOT, "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f, hey)  errors %d  loadavg %s -> %s%n",
+                label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(), parsed.errors(),
+                before, loadavg());
+        return result;
+    }
+
+    /** What the bench reads of hey's report and of the shell's {@code times} after it. */
+    record HeyOutput(long ok, long errors, double seconds, long clientCpuNanos) {
+
+        private static final Pattern STATUS = Pattern.compile("\\[(\\d{3})]\\s+(\\d+) responses");
+        private static final Pattern ERROR = Pattern.compile("^\\s*\\[(\\d+)]\\s+\\S", Pattern.MULTILINE);
+        private static final Pattern TOTAL = Pattern.compile("Total:\\s+([\\d.]+) secs");
+        private static final Pattern TIMES = Pattern.compile("(\\d+)m([\\d.]+)s (\\d+)m([\\d.]+)s\\s*$");
+
+        static HeyOutput parse(String output) {
+            long ok = 0;
+            long errors = 0;
+            var statuses = STATUS.matcher(output);
+            while (statuses.find()) {
+                long count = Long.parseLong(statuses.group(2));
+                if (statuses.group(1).equals("200")) {
+                    ok += count;
+                } else {
+                    errors += count;
+                }
+            }
+            int errorSection = output.indexOf("Error distribution:");
+            if (errorSection >= 0) {
+                var failures = ERROR.matcher(output.substring(errorSection));
+                while (failures.find()) {
+                    errors += Long.parseLong(failures.group(1));
+                }
+            }
+            var total = TOTAL.matcher(output);
+            // `times` prints the shell's user and system time, then its children's: hey's.
+            var times = TIMES.matcher(output.strip());
+            if (ok == 0 || !total.find() || !times.find()) {
+                throw new IllegalStateException("no 200s or no timings in hey's output:\n" + output);
+            }
+            double cpuSeconds = Integer.parseInt(times.group(1)) * 60 + Double.parseDouble(times.group(2))
+                    + Integer.parseInt(times.group(3)) * 60 + Double.parseDouble(times.group(4));
+            return new HeyOutput(ok, errors, Double.parseDouble(total.group(1)), (long) (cpuSeconds * 1e9));
         }
     }
 
@@ -280,6 +361,11 @@ public final class ServingOverhead {
         System.out.printf(Locale.ROOT, "%-28s p50 %.2f ms  p99 %.2f ms  errors %d  loadavg %s -> %s%n", label,
                 result.percentileMillis(50), result.percentileMillis(99), errors.get(), before, loadavg());
         return result;
+    }
+
+    static HttpRequest post(URI url, String body) {
+        return HttpRequest.newBuilder(url).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
     /** {@code POST}s the request; anything but 200 is an error. */

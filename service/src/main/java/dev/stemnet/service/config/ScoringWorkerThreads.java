@@ -2,6 +2,7 @@ package dev.stemnet.service.config;
 
 import dev.stemnet.service.api.ArrivalTimeValve;
 import org.apache.coyote.AbstractProtocol;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.env.Environment;
@@ -11,15 +12,17 @@ import org.springframework.stereotype.Component;
  * The public port's Tomcat, sized from {@code stem.scoring.*} so that no queue sits in front of the admission
  * decision (service/README.md, "Overload"): an admitted request holds a worker thread from arrival to response, at
  * most {@code max-concurrent + max-queued} of them, and {@code spare-threads} more answer refusals, which take
- * microseconds; so Tomcat's own executor queue holds a request at most for as long as a refusal takes. The
- * management port runs a Tomcat of its own, untouched, so probes and metrics answer under any load.
+ * microseconds; so the worker queue holds a request at most for as long as a refusal takes. The workers are a
+ * {@link LastIdleFirstExecutor} rather than Tomcat's own pool (why: its javadoc). The management port runs a Tomcat
+ * of its own, untouched, so probes and metrics answer under any load.
  */
 @Component
-class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {
+class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, DisposableBean {
 
     static final String TOMCAT_MAX_THREADS = "server.tomcat.threads.max";
 
     private final int threads;
+    private LastIdleFirstExecutor executor;
 
     ScoringWorkerThreads(StemProperties properties, Environment environment) {
         this.threads = threads(properties.scoring(), environment);
@@ -40,9 +43,17 @@ class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWe
         // A connector customizer runs after every protocol handler customizer, Spring Boot's thread settings included.
         factory.addConnectorCustomizers(connector -> {
             if (connector.getProtocolHandler() instanceof AbstractProtocol<?> protocol) {
-                protocol.setMaxThreads(threads);
-                protocol.setMinSpareThreads(Math.min(protocol.getMinSpareThreads(), threads));
+                executor = new LastIdleFirstExecutor(threads, "http-nio-" + connector.getPort() + "-exec-");
+                protocol.setExecutor(executor);
             }
         });
+    }
+
+    /** After the web server has stopped: Tomcat leaves an executor it was given to its owner. */
+    @Override
+    public void destroy() {
+        if (executor != null) {
+            executor.close();
+        }
     }
 }

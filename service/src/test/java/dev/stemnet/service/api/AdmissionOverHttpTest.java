@@ -6,6 +6,7 @@ import dev.stemnet.service.Polling;
 import dev.stemnet.service.RawHttpConnection;
 import dev.stemnet.service.pipeline.Admission;
 import dev.stemnet.service.RunningServiceTest;
+import dev.stemnet.service.config.LastIdleFirstExecutor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -114,10 +115,15 @@ class AdmissionOverHttpTest extends RunningServiceTest {
     }
 
     @Test
-    void tomcatHasOneWorkerThreadPerAdmittedRequestPlusTheSpareOnes() {
+    void tomcatServesOnLastIdleFirstWorkersOnePerAdmittedRequestPlusTheSpareOnes() {
         TomcatWebServer server = (TomcatWebServer) context.getWebServer();
         AbstractProtocol<?> protocol = (AbstractProtocol<?>) server.getTomcat().getConnector().getProtocolHandler();
-        assertThat(protocol.getMaxThreads()).isEqualTo(1 + 1 + 3);
+        assertThat(protocol.getExecutor()).isInstanceOfSatisfying(LastIdleFirstExecutor.class, workers -> {
+            assertThat(workers.maxThreads()).isEqualTo(1 + 1 + 3);
+            client.post().uri("/v1/score").contentType(MediaType.APPLICATION_JSON).body(BODY).exchange()
+                    .expectStatus().isOk();
+            assertThat(workers.threads()).as("threads that served requests").isBetween(1, 5);
+        });
     }
 
     private CompletableFuture<HttpStatus> postInBackground() {
