@@ -84,10 +84,20 @@ public final class LastIdleFirstExecutor implements Executor, AutoCloseable {
     }
 
     /** Threads waiting for work. */
-    int idleThreads() {
+    public int idleThreads() {
         lock.lock();
         try {
             return idle.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Work waiting for a thread: above 0 only while every thread is busy. */
+    public int waiting() {
+        lock.lock();
+        try {
+            return waiting.size();
         } finally {
             lock.unlock();
         }

@@ -1,6 +1,10 @@
 package dev.stemnet.service.config;
 
 import dev.stemnet.service.api.ArrivalTimeValve;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.function.ToIntFunction;
 import org.apache.coyote.AbstractProtocol;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
@@ -17,12 +21,13 @@ import org.springframework.stereotype.Component;
  * of its own, untouched, so probes and metrics answer under any load.
  */
 @Component
-class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, DisposableBean {
+class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, MeterBinder,
+        DisposableBean {
 
     static final String TOMCAT_MAX_THREADS = "server.tomcat.threads.max";
 
     private final int threads;
-    private LastIdleFirstExecutor executor;
+    private volatile LastIdleFirstExecutor executor;
 
     ScoringWorkerThreads(StemProperties properties, Environment environment) {
         this.threads = threads(properties.scoring(), environment);
@@ -47,6 +52,27 @@ class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWe
                 protocol.setExecutor(executor);
             }
         });
+    }
+
+    /**
+     * The workers' state: {@code stem_workers_waiting} above 0 means every worker is busy, which the arithmetic above
+     * keeps from happening for longer than a refusal takes.
+     */
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        gauge(registry, "stem.workers.threads", "Public-port worker threads started (at most the configured count)",
+                LastIdleFirstExecutor::threads);
+        gauge(registry, "stem.workers.busy", "Public-port worker threads handling a request",
+                workers -> workers.threads() - workers.idleThreads());
+        gauge(registry, "stem.workers.waiting", "Requests waiting for a public-port worker thread",
+                LastIdleFirstExecutor::waiting);
+    }
+
+    private void gauge(MeterRegistry registry, String name, String description,
+            ToIntFunction<LastIdleFirstExecutor> value) {
+        // The executor exists once the web server is built, which may come after the binders are bound.
+        Gauge.builder(name, this, workers -> workers.executor == null ? Double.NaN
+                : value.applyAsInt(workers.executor)).description(description).register(registry);
     }
 
     /** After the web server has stopped: Tomcat leaves an executor it was given to its owner. */

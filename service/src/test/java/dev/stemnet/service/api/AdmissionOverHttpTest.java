@@ -3,6 +3,7 @@ package dev.stemnet.service.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stemnet.service.Polling;
+import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.RawHttpConnection;
 import dev.stemnet.service.pipeline.Admission;
 import dev.stemnet.service.RunningServiceTest;
@@ -10,6 +11,7 @@ import dev.stemnet.service.config.LastIdleFirstExecutor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.coyote.AbstractProtocol;
@@ -124,6 +126,12 @@ class AdmissionOverHttpTest extends RunningServiceTest {
                     .expectStatus().isOk();
             assertThat(workers.threads()).as("threads that served requests").isBetween(1, 5);
         });
+        // Scrapes are served by the management port's own Tomcat: once the request's worker has gone back to idle,
+        // no public-port worker is busy or awaited.
+        assertThat(Polling.until(ANSWER_WITHIN, () -> scrapeMetrics().sum("stem_workers_busy", Map.of()) == 0)).isTrue();
+        PrometheusScrape metrics = scrapeMetrics();
+        assertThat(metrics.sum("stem_workers_threads", Map.of())).isBetween(1.0, 5.0);
+        assertThat(metrics.sum("stem_workers_waiting", Map.of())).isZero();
     }
 
     private CompletableFuture<HttpStatus> postInBackground() {
