@@ -12,8 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Why not Tomcat's own executor: its idle threads wait on one queue and are woken in turn, so a request lands on
  * the thread that has idled longest, whose stack and ONNX Runtime's per-thread buffers have left the CPU caches in the
- * meantime. Handing work to the most recently idle thread keeps the few threads a load needs warm: docs/performance.md,
- * "Worker threads", measures it against Tomcat's executor. A JDK {@code SynchronousQueue} pool would hand off the
+ * meantime. Handing work to the most recently idle thread keeps the few threads a load needs warm (docs/performance.md,
+ * "Serving overhead", measures it against Tomcat's executor). A JDK {@code SynchronousQueue} pool would hand off the
  * same way but refuses work when every thread is busy, and Tomcat closes the connection then; this executor queues
  * instead, like Tomcat's.
  *
@@ -63,9 +63,24 @@ public final class LastIdleFirstExecutor implements Executor, AutoCloseable {
             lock.unlock();
         }
         if (toStart != null) {
-            toStart.start();
+            start(toStart);
         } else {
             LockSupport.unpark(handedTo.thread);
+        }
+    }
+
+    /** A thread that cannot be created (native memory, ulimit) leaves the count as it was and refuses the task. */
+    private void start(Thread thread) {
+        try {
+            thread.start();
+        } catch (OutOfMemoryError | IllegalThreadStateException e) {
+            lock.lock();
+            try {
+                started--;
+            } finally {
+                lock.unlock();
+            }
+            throw new RejectedExecutionException("could not start worker thread " + thread.getName(), e);
         }
     }
 
