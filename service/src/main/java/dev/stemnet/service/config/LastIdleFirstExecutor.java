@@ -6,6 +6,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntSupplier;
 
 /**
  * The public port's worker threads, handing each request to the thread that went idle last.
@@ -90,29 +91,23 @@ public final class LastIdleFirstExecutor implements Executor, AutoCloseable {
 
     /** Threads started so far. */
     public int threads() {
-        lock.lock();
-        try {
-            return started;
-        } finally {
-            lock.unlock();
-        }
+        return underLock(() -> started);
     }
 
     /** Threads waiting for work. */
     public int idleThreads() {
-        lock.lock();
-        try {
-            return idle.size();
-        } finally {
-            lock.unlock();
-        }
+        return underLock(idle::size);
     }
 
     /** Work waiting for a thread: above 0 only while every thread is busy. */
     public int waiting() {
+        return underLock(waiting::size);
+    }
+
+    private int underLock(IntSupplier read) {
         lock.lock();
         try {
-            return waiting.size();
+            return read.getAsInt();
         } finally {
             lock.unlock();
         }
