@@ -91,16 +91,22 @@ public final class ServingOverhead {
 
             String body = json(fixture.request);
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            // The sides that go over HTTP, by the URL they post to: hey drives their closed loops.
+            Map<String, URI> overHttp = new HashMap<>();
+            overHttp.put("http", URI.create(URL));
+            String altUrl = System.getProperty("stem.bench.alt-url");
+            if (altUrl != null) {
+                overHttp.put("http-alt", URI.create(altUrl + "/v1/score"));
+            }
             Map<String, Op> sides = new java.util.LinkedHashMap<>();
             sides.put("onnx", () -> fp32.run(feeds).close());
-            sides.put("http", send(client, post(URI.create(URL), body)));
+            sides.put("http", send(client, post(overHttp.get("http"), body)));
             sides.put("scorer", () -> fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE));
             if (alt != null) {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
-            String altUrl = System.getProperty("stem.bench.alt-url");
             if (altUrl != null) {
-                sides.put("http-alt", send(client, post(URI.create(altUrl + "/v1/score"), body)));
+                sides.put("http-alt", send(client, post(overHttp.get("http-alt"), body)));
             }
             // -Dstem.bench.sides=http drives the service alone, e.g. while profiling it.
             String only = System.getProperty("stem.bench.sides");
@@ -113,12 +119,6 @@ public final class ServingOverhead {
             Path bodyFile = Files.createTempFile("serving-overhead-", ".json");
             bodyFile.toFile().deleteOnExit();
             Files.writeString(bodyFile, body);
-            Map<String, URI> overHttp = new HashMap<>();
-            overHttp.put("http", URI.create(URL));
-            if (altUrl != null) {
-                overHttp.put("http-alt", URI.create(altUrl + "/v1/score"));
-            }
-            overHttp.keySet().retainAll(sides.keySet());
             for (Map.Entry<String, Op> side : sides.entrySet()) {
                 saturate(side.getKey() + " warm-up", side.getValue(), overHttp.get(side.getKey()), bodyFile, WARMUP_SECONDS);
             }

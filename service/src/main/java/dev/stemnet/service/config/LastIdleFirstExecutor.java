@@ -74,7 +74,7 @@ public final class LastIdleFirstExecutor implements Executor, AutoCloseable {
     private void start(Thread thread) {
         try {
             thread.start();
-        } catch (OutOfMemoryError | IllegalThreadStateException e) {
+        } catch (OutOfMemoryError e) {
             lock.lock();
             try {
                 started--;
@@ -95,8 +95,13 @@ public final class LastIdleFirstExecutor implements Executor, AutoCloseable {
     }
 
     /** Threads waiting for work. */
-    public int idleThreads() {
+    int idleThreads() {
         return underLock(idle::size);
+    }
+
+    /** Threads running a task: started and not idle, read at one instant. */
+    public int busyThreads() {
+        return underLock(() -> started - idle.size());
     }
 
     /** Work waiting for a thread: above 0 only while every thread is busy. */

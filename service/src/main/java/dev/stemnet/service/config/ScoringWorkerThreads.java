@@ -63,7 +63,7 @@ class ScoringWorkerThreads implements WebServerFactoryCustomizer<TomcatServletWe
         gauge(registry, "stem.workers.threads", "Public-port worker threads started (at most the configured count)",
                 LastIdleFirstExecutor::threads);
         gauge(registry, "stem.workers.busy", "Public-port worker threads handling a request",
-                workers -> workers.threads() - workers.idleThreads());
+                LastIdleFirstExecutor::busyThreads);
         gauge(registry, "stem.workers.waiting", "Requests waiting for a public-port worker thread",
                 LastIdleFirstExecutor::waiting);
     }

@@ -45,6 +45,7 @@ class LastIdleFirstExecutorTest {
         });
         assertThat(bothRunning.await(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
         assertThat(first.get()).isNotSameAs(second.get());
+        assertThat(executor.busyThreads()).isEqualTo(2);
 
         // The second thread goes idle after the first: it is the one handed the next task, every time.
         releaseFirst.countDown();
@@ -56,6 +57,7 @@ class LastIdleFirstExecutorTest {
             awaitIdle(2);
         }
         assertThat(executor.threads()).isEqualTo(2);
+        assertThat(executor.busyThreads()).isZero();
     }
 
     @Test
