@@ -126,8 +126,9 @@ def running_service(jar: Path, repository: Path, experiment: Path, exposures: Pa
                "--stem.models.default=stem_net",
                f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}",
                # Every replayed request must get its shadow line, and this replayer keeps the same cores busy: at the
-               # default nice 19 a shadow waits behind it and is shed, as it is meant to be behind served traffic.
-               "--stem.shadow.nice=0"]
+               # default priority (nice 19, SCHED_IDLE) a shadow waits behind it and is shed, as it is meant to be
+               # behind served traffic.
+               "--stem.shadow.nice=0", "--stem.shadow.sched-idle=false"]
     with e2e_support.running_service(jar, options, log_path) as ports:
         yield ports
 

@@ -6,6 +6,9 @@ phases without and with the shadow alternate on the same warm process: below sat
 served requests' status counts and client-side p50/p99 without and with the shadow, then with the shadow at 1x, 2x
 and 4x saturation what became of the shadows (stem_shadow_requests_total by outcome) beside the served requests'
 429s. The shadow is the serving model itself (`shadow.model = --model`): the same work again, off the request path.
+Beside the client's p99 each phase prints the share of served requests that took longer than --inside-over-ms inside
+the service (its stem_requests_seconds buckets, read around the phase): whether the slowest requests got slower in
+the service itself or only on their way through the shared cores.
 
     scripts/with-service.sh ... python3 scripts/perf/shadow_cost.py --bundle build/bundles/stem-net \\
         --experiment-file build/shadow-cost/experiments.yaml --admin-token TOKEN
@@ -14,6 +17,7 @@ needs the service started with --stem.experiments.config=<--experiment-file> and
 shadow-cost` does all of it) and `hey` on the PATH. Loopback only.
 """
 import argparse
+import math
 import random
 import sys
 import tempfile
@@ -45,6 +49,8 @@ def main() -> int:
     parser.add_argument("--fraction", type=float, default=0.3, help="of saturation, for the with/without comparison")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--overload-levels", default="1,2,4")
+    parser.add_argument("--inside-over-ms", type=float, default=7.0,
+                        help="the service's own time above which a served request counts as slow (nearest bucket bound)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -55,19 +61,22 @@ def main() -> int:
         print(f"saturation: {saturation:.1f} requests/s without a shadow; comparison at {args.fraction:g}x = "
               f"{rate:.0f} requests/s, {args.rounds} interleaved rounds of {args.seconds} s", flush=True)
         print()
-        print("| round | shadow | 200 | 429 | 504 | other | accepted p50 / p99 ms | shadows scored / shed / failed |")
-        print("|---|---|---|---|---|---|---|---|")
+        bound = nearest_bound(scrape(args.management), args.inside_over_ms / 1000)
+        print(f"| round | shadow | 200 | 429 | 504 | other | accepted p50 / p99 ms | shadows scored / shed / failed "
+              f"| served over {bound * 1000:.1f} ms inside the service |")
+        print("|---|---|---|---|---|---|---|---|---|")
         p99 = {"off": [], "on": []}
         for round_ in range(1, args.rounds + 1):
             for mode, template in (("off", WITHOUT), ("on", WITH)):
                 configure(args, template.format(round=round_, model=args.model))
-                before = shadow_outcomes(args.management)
+                before = scrape(args.management)
                 rows = overload.offer(args.url, bodies, rate, args.seconds)
-                after = shadow_outcomes(args.management)
+                after = scrape(args.management)
                 accepted = [t for t, status in rows if status == 200]
                 p99[mode].append(float(overload.percentile(accepted, 0.99)))
                 print(f"| {round_} | {mode} | {counts(rows)} | {overload.percentile(accepted, 0.5)} / "
-                      f"{overload.percentile(accepted, 0.99)} | {shadows(before, after)} |", flush=True)
+                      f"{overload.percentile(accepted, 0.99)} | {shadows(before, after)} "
+                      f"| {share_over(before, after, bound)} |", flush=True)
         ratio = sum(p99["on"]) / sum(p99["off"])
         print(f"\nserved p99 with the shadow / without: {ratio:.3f} (mean of {args.rounds} rounds each)\n")
 
@@ -75,9 +84,9 @@ def main() -> int:
         print("| level | offered req/s | 200 | 429 | 504 | other | refused p99 ms | shadows scored / shed / failed |")
         print("|---|---|---|---|---|---|---|---|")
         for level in (float(x) for x in args.overload_levels.split(",")):
-            before = shadow_outcomes(args.management)
+            before = scrape(args.management)
             rows = overload.offer(args.url, bodies, level * saturation, args.seconds)
-            after = shadow_outcomes(args.management)
+            after = scrape(args.management)
             refused = [t for t, status in rows if status not in (0, 200)]
             print(f"| {level:g}x | {level * saturation:.0f} | {counts(rows)} | {overload.percentile(refused, 0.99)} | "
                   f"{shadows(before, after)} |", flush=True)
@@ -93,9 +102,12 @@ def configure(args, text: str) -> None:
             raise SystemExit(f"reload answered {response.status}")
 
 
-def shadow_outcomes(management: str) -> dict:
+def scrape(management: str) -> str:
     with urllib.request.urlopen(management + "/actuator/prometheus", timeout=30) as response:
-        text = response.read().decode()
+        return response.read().decode()
+
+
+def shadow_outcomes(text: str) -> dict:
     outcomes = {}
     for line in text.splitlines():
         if line.startswith("stem_shadow_requests_total{"):
@@ -109,7 +121,33 @@ def counts(rows: list) -> str:
     return f"{count[200]} | {count[429]} | {count[504]} | {len(rows) - sum(count.values())}"
 
 
-def shadows(before: dict, after: dict) -> str:
+def served_buckets(text: str) -> dict:
+    """Cumulative count of served requests (score, outcome ok) by bucket bound in seconds, over every model."""
+    buckets = {}
+    for line in text.splitlines():
+        if line.startswith("stem_requests_seconds_bucket{") and 'endpoint="score"' in line and 'outcome="ok"' in line:
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            bound = math.inf if bound == "+Inf" else float(bound)
+            buckets[bound] = buckets.get(bound, 0) + float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def nearest_bound(text: str, seconds: float) -> float:
+    bounds = [b for b in served_buckets(text) if b != math.inf]
+    if not bounds:
+        raise SystemExit("the service exports no stem_requests_seconds buckets for served requests yet")
+    return min(bounds, key=lambda b: abs(b - seconds))
+
+
+def share_over(before: str, after: str, bound: float) -> str:
+    start, end = served_buckets(before), served_buckets(after)
+    total = end[math.inf] - start.get(math.inf, 0)
+    within = end[bound] - start.get(bound, 0)
+    return f"{100 * (total - within) / total:.2f}%" if total else "-"
+
+
+def shadows(before_text: str, after_text: str) -> str:
+    before, after = shadow_outcomes(before_text), shadow_outcomes(after_text)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     shed = delta.get("overload", 0) + delta.get("queue_full", 0)
     failed = delta.get("not_loaded", 0) + delta.get("timeout", 0) + delta.get("error", 0)

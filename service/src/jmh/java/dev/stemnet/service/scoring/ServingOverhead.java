@@ -180,7 +180,28 @@ public final class ServingOverhead {
                     mean(saturation.get(side)) / onnx, side, onnxCpu / mean(cpu.get(side)),
                     side.startsWith("http") ? String.format(Locale.ROOT, ", onnx/service %.3f (service process only)",
                             onnxCpu / mean(serviceCpu.get(side))) : "");
+            if (side.startsWith("http")) {
+                System.out.println("  " + roundSpread(cpu.get("onnx"), serviceCpu.get(side)));
+            }
         }
+    }
+
+    /**
+     * onnx/service of each round on its own (the two sides ran back to back in it): how far one round moves, so that a
+     * reader can tell a ratio near a target from one that clears it.
+     */
+    static String roundSpread(double[] onnxCpu, double[] serviceCpu) {
+        double[] ratios = new double[onnxCpu.length];
+        for (int round = 0; round < ratios.length; round++) {
+            ratios[round] = onnxCpu[round] / serviceCpu[round];
+        }
+        double[] sorted = ratios.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        return String.format(Locale.ROOT, "onnx/service per round: min %.3f, median %.3f, max %.3f %s", sorted[0], median,
+                sorted[sorted.length - 1], Arrays.toString(Arrays.stream(ratios).map(r -> Math.round(r * 1000) / 1000.0)
+                        .toArray()));
     }
 
     /** The request's inputs exactly as the service builds them, wrapped once as OnnxTensors. */

@@ -55,7 +55,7 @@ public class ShadowMetrics {
         this.registry = registry;
         prometheusRegistry.register(differences);
         Gauge.builder("stem.shadow.threads.lowered", loweredThreads, AtomicInteger::get)
-                .description("Shadow threads running below the serving threads' priority (stem.shadow.nice);"
+                .description("Shadow threads running below the serving threads' priority (stem.shadow.nice, sched-idle);"
                         + " fewer than stem.shadow.threads means shadows compete with served requests for the cores")
                 .register(registry);
     }

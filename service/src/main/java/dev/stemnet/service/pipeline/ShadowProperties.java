@@ -16,8 +16,10 @@ import org.springframework.validation.annotation.Validated;
  * @param deadline      from the served scores; a shadow not scored by then is given up and counted
  * @param nice          the shadow threads' nice value (Linux, 0-19): at 19 a shadow gets a core only when nothing
  *                      else on the machine wants it; 0 is the serving threads' own priority
+ * @param schedIdle     the shadow threads also run in Linux's {@code SCHED_IDLE} class: a core running only shadows
+ *                      then counts as idle to a serving thread or a client that wakes up, which takes it at once
  */
 @ConfigurationProperties("stem.shadow")
 @Validated
 public record ShadowProperties(@Min(1) int threads, @Min(1) int queueCapacity, @NotNull Duration deadline,
-        @Min(0) @Max(19) int nice) {}
+        @Min(0) @Max(19) int nice, boolean schedIdle) {}

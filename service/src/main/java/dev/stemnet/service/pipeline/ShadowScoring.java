@@ -17,6 +17,7 @@ import dev.stemnet.service.scoring.DeadlineExceededException;
 import dev.stemnet.service.scoring.StageTimings;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -59,7 +60,7 @@ public final class ShadowScoring implements AutoCloseable {
         this.executor = new ThreadPoolExecutor(properties.threads(), properties.threads(), 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(properties.queueCapacity()), task -> {
                     Thread thread = new Thread(() -> {
-                        lowerPriority(properties.nice());
+                        lowerPriority(properties.nice(), properties.schedIdle());
                         task.run();
                     }, "shadow-scoring-" + threadNumber.incrementAndGet());
                     thread.setDaemon(true);
@@ -74,14 +75,23 @@ public final class ShadowScoring implements AutoCloseable {
      * holds a core that a served request, or the client beside it, is waiting for (docs/performance.md, "Shadow
      * traffic").
      */
-    private void lowerPriority(int nice) {
-        if (nice == 0) {
+    private void lowerPriority(int nice, boolean schedIdle) {
+        if (nice == 0 && !schedIdle) {
             return;
         }
-        ThreadPriority.setNiceOfCurrentThread(nice).ifPresentOrElse(
-                reason -> log.warn("Shadow thread {} runs at the serving threads' priority, not nice {}: {}",
-                        Thread.currentThread().getName(), nice, reason),
-                () -> metrics.threadLowered());
+        List<String> refused = new ArrayList<>();
+        if (nice > 0) {
+            ThreadPriority.setNiceOfCurrentThread(nice).ifPresent(refused::add);
+        }
+        if (schedIdle) {
+            ThreadPriority.setIdleClassOfCurrentThread().ifPresent(refused::add);
+        }
+        if (refused.isEmpty()) {
+            metrics.threadLowered();
+        } else {
+            log.warn("Shadow thread {} does not run as low as configured (stem.shadow.nice={}, stem.shadow.sched-idle={}):"
+                    + " {}", Thread.currentThread().getName(), nice, schedIdle, String.join("; ", refused));
+        }
     }
 
     /** Queues the request for each of its shadows; returns at once. */

@@ -2,7 +2,7 @@ package dev.stemnet.service.experiment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stemnet.service.NiceValue;
+import dev.stemnet.service.ProcStat;
 import dev.stemnet.service.Polling;
 import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.ServiceOverHttp;
@@ -117,24 +117,33 @@ class ShadowApiTest extends ServiceOverHttp {
     void shadowThreadsRunAtTheLowestSchedulingPriorityAndTheServingThreadsDoNot() throws IOException {
         // Linux truncates a thread's name to 15 characters in /proc: "shadow-scoring-" and "http-nio-<port>".
         Map<String, List<Integer>> niceByThread = new java.util.TreeMap<>();
+        Map<String, List<Integer>> policyByThread = new java.util.TreeMap<>();
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             for (Path task : tasks.toList()) {
                 String name;
                 int nice;
+                int policy;
                 try {
                     name = Files.readString(task.resolve("comm")).strip();
-                    nice = NiceValue.of(task.resolve("stat"));
+                    nice = ProcStat.nice(task.resolve("stat"));
+                    policy = ProcStat.schedulingPolicy(task.resolve("stat"));
                 } catch (java.nio.file.NoSuchFileException exited) {
                     continue;
                 }
-                niceByThread.computeIfAbsent(name.startsWith("shadow-scoring") ? "shadow" : name.startsWith("http-nio")
-                        ? "http" : "other", key -> new ArrayList<>()).add(nice);
+                String kind = name.startsWith("shadow-scoring") ? "shadow" : name.startsWith("http-nio") ? "http" : "other";
+                niceByThread.computeIfAbsent(kind, key -> new ArrayList<>()).add(nice);
+                policyByThread.computeIfAbsent(kind, key -> new ArrayList<>()).add(policy);
             }
         }
         // Other test classes' cached contexts run shadow threads of their own in this JVM, all at the default.
         assertThat(niceByThread.get("shadow")).as("stem.shadow.nice = 19").isNotEmpty().allMatch(nice -> nice == 19);
-        int processNice = NiceValue.of(Path.of("/proc/self/stat"));
+        assertThat(policyByThread.get("shadow")).as("stem.shadow.sched-idle = true")
+                .allMatch(policy -> policy == ProcStat.SCHED_IDLE);
+        int processNice = ProcStat.nice(Path.of("/proc/self/stat"));
+        int processPolicy = ProcStat.schedulingPolicy(Path.of("/proc/self/stat"));
         assertThat(niceByThread.get("http")).isNotEmpty().allMatch(nice -> nice == processNice);
+        assertThat(policyByThread.get("http")).allMatch(policy -> policy == processPolicy);
+        assertThat(processPolicy).isNotEqualTo(ProcStat.SCHED_IDLE);
         assertThat(scrapeMetrics().sum("stem_shadow_threads_lowered", Map.of())).isEqualTo(1);
     }
 

@@ -2,7 +2,7 @@ package dev.stemnet.service.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stemnet.service.NiceValue;
+import dev.stemnet.service.ProcStat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -15,7 +15,15 @@ class ThreadPriorityTest {
 
     private static int threadNice() {
         try {
-            return NiceValue.of(Path.of("/proc/thread-self/stat"));
+            return ProcStat.nice(Path.of("/proc/thread-self/stat"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int threadPolicy() {
+        try {
+            return ProcStat.schedulingPolicy(Path.of("/proc/thread-self/stat"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -48,5 +56,20 @@ class ThreadPriorityTest {
         thread.start();
 
         assertThat(raised.get(30, TimeUnit.SECONDS).orElseThrow()).matches("setpriority\\(-20\\) failed: .+|nice -20");
+    }
+
+    @Test
+    void aThreadMovesItselfIntoTheIdleClassKeepingItsNiceValueAndNoOtherThreadMoves() throws Exception {
+        int callerPolicy = threadPolicy();
+        CompletableFuture<int[]> moved = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            ThreadPriority.setNiceOfCurrentThread(19);
+            Optional<String> failure = ThreadPriority.setIdleClassOfCurrentThread();
+            moved.complete(failure.isEmpty() ? new int[] {threadPolicy(), threadNice()} : new int[] {-1, -1});
+        });
+        thread.start();
+
+        assertThat(moved.get(30, TimeUnit.SECONDS)).containsExactly(ProcStat.SCHED_IDLE, 19);
+        assertThat(threadPolicy()).as("the caller's own policy").isEqualTo(callerPolicy).isNotEqualTo(ProcStat.SCHED_IDLE);
     }
 }

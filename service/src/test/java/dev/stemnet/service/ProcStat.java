@@ -1,0 +1,37 @@
+package dev.stemnet.service;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A process's or thread's scheduling as the kernel reports it in {@code /proc/.../stat} (proc(5)). */
+public final class ProcStat {
+
+    /** The {@code SCHED_IDLE} scheduling policy's number. */
+    public static final int SCHED_IDLE = 5;
+
+    private ProcStat() {}
+
+    /**
+     * @param stat a {@code /proc/.../stat} file, e.g. {@code /proc/thread-self/stat}
+     * @return its field 19, the nice value
+     * @throws java.nio.file.NoSuchFileException when the thread or process has exited
+     */
+    public static int nice(Path stat) throws IOException {
+        return field(stat, 19);
+    }
+
+    /**
+     * @param stat as for {@link #nice}
+     * @return its field 41, the scheduling policy: 0 for {@code SCHED_OTHER}, {@link #SCHED_IDLE}, ...
+     */
+    public static int schedulingPolicy(Path stat) throws IOException {
+        return field(stat, 41);
+    }
+
+    private static int field(Path stat, int number) throws IOException {
+        String line = Files.readString(stat);
+        // Fields after the parenthesised command name, which may itself hold spaces, start with field 3 (state).
+        return Integer.parseInt(line.substring(line.lastIndexOf(')') + 2).split(" ")[number - 3]);
+    }
+}
