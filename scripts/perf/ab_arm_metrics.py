@@ -13,23 +13,14 @@ Exits 1 when an arm of the file got no successful request: the per-arm metrics w
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import urllib.request
 from collections import defaultdict
 
+from prometheus_text import samples
 from stemnet.analysis.ab_report import model_layer
 
-SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-def samples(text: str, name: str):
-    for line in text.splitlines():
-        match = SAMPLE.match(line)
-        if match and match["name"] == name:
-            yield dict(LABEL.findall(match["labels"])), float(match["value"])
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float:

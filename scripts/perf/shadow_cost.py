@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import overload  # noqa: E402  (the load generation is overload.py's)
+from prometheus_text import samples  # noqa: E402
 
 WITHOUT = """version: shadow-cost-off-{round}
 layers:
@@ -109,10 +110,8 @@ def scrape(management: str) -> str:
 
 def shadow_outcomes(text: str) -> dict:
     outcomes = {}
-    for line in text.splitlines():
-        if line.startswith("stem_shadow_requests_total{"):
-            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
-            outcomes[outcome] = outcomes.get(outcome, 0) + float(line.rsplit(" ", 1)[1])
+    for labels, value in samples(text, "stem_shadow_requests_total"):
+        outcomes[labels["outcome"]] = outcomes.get(labels["outcome"], 0) + value
     return outcomes
 
 
@@ -124,11 +123,10 @@ def counts(rows: list) -> str:
 def served_buckets(text: str) -> dict:
     """Cumulative count of served requests (score, outcome ok) by bucket bound in seconds, over every model."""
     buckets = {}
-    for line in text.splitlines():
-        if line.startswith("stem_requests_seconds_bucket{") and 'endpoint="score"' in line and 'outcome="ok"' in line:
-            bound = line.split('le="', 1)[1].split('"', 1)[0]
-            bound = math.inf if bound == "+Inf" else float(bound)
-            buckets[bound] = buckets.get(bound, 0) + float(line.rsplit(" ", 1)[1])
+    for labels, value in samples(text, "stem_requests_seconds_bucket"):
+        if labels.get("endpoint") == "score" and labels.get("outcome") == "ok":
+            bound = float(labels["le"])  # "+Inf" reads as math.inf
+            buckets[bound] = buckets.get(bound, 0) + value
     return buckets
 
 

@@ -13,20 +13,24 @@ import org.junit.jupiter.api.Test;
 
 class ThreadPriorityTest {
 
-    private static int threadNice() {
+    private interface StatField {
+        int read(Path stat) throws IOException;
+    }
+
+    private static int ofThisThread(StatField field) {
         try {
-            return ProcStat.nice(Path.of("/proc/thread-self/stat"));
+            return field.read(Path.of("/proc/thread-self/stat"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    private static int threadNice() {
+        return ofThisThread(ProcStat::nice);
+    }
+
     private static int threadPolicy() {
-        try {
-            return ProcStat.schedulingPolicy(Path.of("/proc/thread-self/stat"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ofThisThread(ProcStat::schedulingPolicy);
     }
 
     @Test
