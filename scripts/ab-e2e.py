@@ -38,6 +38,9 @@ import pandas as pd
 import e2e_support
 from e2e_support import CheckFailed
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "perf"))
+from prometheus_text import samples  # noqa: E402  (the perf scripts' reader of the Prometheus page)
+
 REPO = Path(__file__).resolve().parents[1]
 ARMS = {"stem": "stem_net", "mmoe": "mmoe"}  # arm name -> model (bundle directory and served name)
 EXPERIMENT = """\
@@ -148,8 +151,7 @@ def wait_for_shadows(management_port: int, expected: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", management_port, timeout=10)
         connection.request("GET", "/actuator/prometheus")
         scrape = connection.getresponse().read().decode()
-        done = sum(float(line.rsplit(" ", 1)[1]) for line in scrape.splitlines()
-                   if line.startswith("stem_shadow_requests_total{"))
+        done = sum(value for _, value in samples(scrape, "stem_shadow_requests_total"))
 
 
 def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.DataFrame]:

@@ -2,9 +2,9 @@
 """What a 100% shadow of the same size costs the served traffic, and that overload sheds shadows first.
 
 One service, its experiment file rewritten and reloaded between phases (POST :8081/actuator/experiments), so that
-phases without and with the shadow alternate on the same warm process: below saturation (--fraction of it) the
-served requests' status counts and client-side p50/p99 without and with the shadow, then with the shadow at 1x, 2x
-and 4x saturation what became of the shadows (stem_shadow_requests_total by outcome) beside the served requests'
+phases without and with the shadow alternate on the same warm process: at each load below saturation (--fractions of
+it) the served requests' status counts and client-side p50/p99 without and with the shadow, then with the shadow at
+1x, 2x and 4x saturation what became of the shadows (stem_shadow_requests_total by outcome) beside the served requests'
 429s. The shadow is the serving model itself (`shadow.model = --model`): the same work again, off the request path.
 Beside the client's p99 each phase prints the share of served requests that took longer than --inside-over-ms inside
 the service (its stem_requests_seconds buckets, read around the phase): whether the slowest requests got slower in
@@ -47,7 +47,8 @@ def main() -> int:
     parser.add_argument("--management", default="http://127.0.0.1:8081")
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--fraction", type=float, default=0.3, help="of saturation, for the with/without comparison")
+    parser.add_argument("--fractions", default="0.3",
+                        help="loads for the with/without comparison, as fractions of saturation (comma-separated)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--overload-levels", default="1,2,4")
     parser.add_argument("--inside-over-ms", type=float, default=7.0,
@@ -58,28 +59,35 @@ def main() -> int:
         bodies = overload.write_bodies(args.bundle, args.candidates, Path(scratch), random.Random(0))
         configure(args, WITHOUT.format(round=0))
         saturation = overload.measure_saturation(args.url, bodies, 16, args.seconds)
-        rate = args.fraction * saturation
-        print(f"saturation: {saturation:.1f} requests/s without a shadow; comparison at {args.fraction:g}x = "
-              f"{rate:.0f} requests/s, {args.rounds} interleaved rounds of {args.seconds} s", flush=True)
+        fractions = [float(x) for x in args.fractions.split(",")]
+        print(f"saturation: {saturation:.1f} requests/s without a shadow; comparison at "
+              + ", ".join(f"{f:g}x = {f * saturation:.0f}" for f in fractions)
+              + f" requests/s, {args.rounds} interleaved rounds of {args.seconds} s each", flush=True)
         print()
         bound = nearest_bound(scrape(args.management), args.inside_over_ms / 1000)
-        print(f"| round | shadow | 200 | 429 | 504 | other | accepted p50 / p99 ms | shadows scored / shed / failed "
-              f"| served over {bound * 1000:.1f} ms inside the service |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        p99 = {"off": [], "on": []}
-        for round_ in range(1, args.rounds + 1):
-            for mode, template in (("off", WITHOUT), ("on", WITH)):
-                configure(args, template.format(round=round_, model=args.model))
-                before = scrape(args.management)
-                rows = overload.offer(args.url, bodies, rate, args.seconds)
-                after = scrape(args.management)
-                accepted = [t for t, status in rows if status == 200]
-                p99[mode].append(float(overload.percentile(accepted, 0.99)))
-                print(f"| {round_} | {mode} | {counts(rows)} | {overload.percentile(accepted, 0.5)} / "
-                      f"{overload.percentile(accepted, 0.99)} | {shadows(before, after)} "
-                      f"| {share_over(before, after, bound)} |", flush=True)
-        ratio = sum(p99["on"]) / sum(p99["off"])
-        print(f"\nserved p99 with the shadow / without: {ratio:.3f} (mean of {args.rounds} rounds each)\n")
+        print(f"| load | round | shadow | 200 | 429 | 504 | other | accepted p50 / p99 ms "
+              f"| shadows scored / shed / failed | served over {bound * 1000:.1f} ms inside the service |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        ratios = {}
+        for fraction in fractions:
+            p99 = {"off": [], "on": []}
+            for round_ in range(1, args.rounds + 1):
+                for mode, template in (("off", WITHOUT), ("on", WITH)):
+                    configure(args, template.format(round=f"{fraction:g}-{round_}", model=args.model))
+                    before = scrape(args.management)
+                    rows = overload.offer(args.url, bodies, fraction * saturation, args.seconds)
+                    after = scrape(args.management)
+                    accepted = [t for t, status in rows if status == 200]
+                    p99[mode].append(float(overload.percentile(accepted, 0.99)))
+                    print(f"| {fraction:g}x | {round_} | {mode} | {counts(rows)} | "
+                          f"{overload.percentile(accepted, 0.5)} / {overload.percentile(accepted, 0.99)} "
+                          f"| {shadows(before, after)} | {share_over(before, after, bound)} |", flush=True)
+            ratios[fraction] = sum(p99["on"]) / sum(p99["off"])
+        print()
+        for fraction, ratio in ratios.items():
+            print(f"served p99 with the shadow / without at {fraction:g}x saturation: {ratio:.3f} "
+                  f"(mean of {args.rounds} rounds each)")
+        print()
 
         configure(args, WITH.format(round=args.rounds + 1, model=args.model))
         print("| level | offered req/s | 200 | 429 | 504 | other | refused p99 ms | shadows scored / shed / failed |")
