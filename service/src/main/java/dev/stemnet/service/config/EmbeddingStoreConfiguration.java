@@ -24,7 +24,8 @@ import org.springframework.context.annotation.Configuration;
 /**
  * Chooses the embedding store ({@code stem.embedding.store}) and, for Redis, puts the per-table caches in front of
  * it, where a hit saves a network round trip. The mapped files get no row cache: their pages are in memory already,
- * and reading rows there takes a third to half the time a cache takes to look them up (docs/performance.md).
+ * and reading rows there takes about a third of the time a cache takes to look them up (JMH `fetchMappedOnly`
+ * against `fetchCacheHit`, docs/history/performance-2026-11.md, section 3).
  * The Redis connection is a bean of its own so that Spring closes it on shutdown, after the models. A Redis
  * that does not answer at start does not stop the service: it connects in the background and the models load
  * once it answers (the model repository tries again), while readiness says what it waits for.

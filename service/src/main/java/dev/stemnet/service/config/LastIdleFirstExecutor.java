@@ -13,7 +13,7 @@ import java.util.function.IntSupplier;
  *
  * <p>Why not Tomcat's own executor: its idle threads wait on one queue and are woken in turn, so a request lands on
  * the thread that has idled longest, whose stack and ONNX Runtime's per-thread buffers have left the CPU caches in the
- * meantime. Handing work to the most recently idle thread keeps the few threads a load needs warm (docs/performance.md,
+ * meantime. Handing work to the most recently idle thread keeps the few threads a load needs warm (docs/history/performance-2026-12.md,
  * "Serving overhead", measures it against Tomcat's executor). A JDK {@code SynchronousQueue} pool would hand off the
  * same way but refuses work when every thread is busy, and Tomcat closes the connection then; this executor queues
  * instead, like Tomcat's.
