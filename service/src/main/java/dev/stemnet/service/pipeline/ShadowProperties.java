@@ -18,8 +18,11 @@ import org.springframework.validation.annotation.Validated;
  *                      else on the machine wants it; 0 is the serving threads' own priority
  * @param schedIdle     the shadow threads also run in Linux's {@code SCHED_IDLE} class: a core running only shadows
  *                      then counts as idle to a serving thread or a client that wakes up, which takes it at once
+ * @param chunkCandidates a shadow scores its request this many candidates at a time and offers its core to any
+ *                      other thread between two parts: a served request that shares the core waits for one part at
+ *                      most, not for the whole shadow
  */
 @ConfigurationProperties("stem.shadow")
 @Validated
 public record ShadowProperties(@Min(1) int threads, @Min(1) int queueCapacity, @NotNull Duration deadline,
-        @Min(0) @Max(19) int nice, boolean schedIdle) {}
+        @Min(0) @Max(19) int nice, boolean schedIdle, @Min(1) int chunkCandidates) {}

@@ -14,6 +14,9 @@ import dev.stemnet.service.model.UnknownModelException;
 import dev.stemnet.service.scoring.CandidateScores;
 import dev.stemnet.service.scoring.Deadline;
 import dev.stemnet.service.scoring.DeadlineExceededException;
+import dev.stemnet.service.scoring.ScoreRequest;
+import dev.stemnet.service.scoring.ScoreRequest.Candidate;
+import dev.stemnet.service.scoring.Scorer;
 import dev.stemnet.service.scoring.StageTimings;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,8 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Scores served requests again with their shadow models, off the request path: the response never waits for a
- * shadow and never fails because of one. Shadows run on threads and a bounded queue of their own; they are the first
- * thing shed under overload (whenever serving requests wait for a scoring slot), and a full queue sheds them too.
+ * shadow and never fails because of one. Shadows run on threads and a bounded queue of their own, a part of the
+ * candidates at a time; they are the first thing shed under overload (whenever serving requests wait for a scoring
+ * slot: at queueing, when a thread picks one up and between its parts), and a full queue sheds them too.
  * A scored shadow writes its scores beside the served ones in the exposure log (same request id, user and items) and
  * its differences to the served scores into the metrics; every other outcome is counted by reason and logged at a
  * throttled rate.
@@ -46,6 +50,7 @@ public final class ShadowScoring implements AutoCloseable {
     private final ShadowMetrics metrics;
     private final Optional<ExposureLog> exposureLog;
     private final Duration deadline;
+    private final int chunkCandidates;
     private final ThreadPoolExecutor executor;
     private final LogThrottle failureLog = new LogThrottle(FAILURE_LOG_INTERVAL, System::nanoTime);
 
@@ -56,6 +61,7 @@ public final class ShadowScoring implements AutoCloseable {
         this.metrics = metrics;
         this.exposureLog = exposureLog;
         this.deadline = properties.deadline();
+        this.chunkCandidates = properties.chunkCandidates();
         AtomicInteger threadNumber = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(properties.threads(), properties.threads(), 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(properties.queueCapacity()), task -> {
@@ -122,8 +128,12 @@ public final class ShadowScoring implements AutoCloseable {
         }
         try (ModelLease lease = registry.lease(shadow.model())) {
             shadowDeadline.check("the shadow started");
-            List<CandidateScores> scores = lease.model().scorer()
-                    .score(served.request(), shadowDeadline, StageTimings.NONE).results();
+            Optional<List<CandidateScores>> scored = scoreInParts(lease.model().scorer(), served.request(), shadowDeadline);
+            if (scored.isEmpty()) {
+                metrics.count(shadow.name(), shadow.model(), Outcome.OVERLOAD);
+                return;
+            }
+            List<CandidateScores> scores = scored.get();
             metrics.scored(shadow.name(), shadow.model(), System.nanoTime() - servedAt);
             recordDifferences(shadow, served.scored().results(), scores);
             ModelInfo model = lease.model().manifest().model();
@@ -139,6 +149,33 @@ public final class ShadowScoring implements AutoCloseable {
         } catch (RuntimeException e) {
             failed(shadow, Outcome.ERROR, e);
         }
+    }
+
+    /**
+     * Scores the request {@link ShadowProperties#chunkCandidates} candidates at a time, offering the core to any other
+     * thread between two parts. A shadow runs at the lowest priority, yet the kernel may still place it on the core of
+     * a served request and give it a turn there at a timer tick, which it would otherwise keep until it finished: up to
+     * a whole tick (4 ms at {@code HZ=250}) that the served request waits (docs/performance.md, "Shadow traffic").
+     *
+     * @return empty when serving traffic began to wait for a slot meanwhile: the shadow gives way, unscored
+     */
+    private Optional<List<CandidateScores>> scoreInParts(Scorer scorer, ScoreRequest request, Deadline shadowDeadline) {
+        List<Candidate> candidates = request.candidates();
+        if (candidates.size() <= chunkCandidates) {
+            return Optional.of(scorer.score(request, shadowDeadline, StageTimings.NONE).results());
+        }
+        List<CandidateScores> scores = new ArrayList<>(candidates.size());
+        for (int from = 0; from < candidates.size(); from += chunkCandidates) {
+            if (from > 0) {
+                Thread.yield();
+                if (admission.servingWaits()) {
+                    return Optional.empty();
+                }
+            }
+            List<Candidate> part = candidates.subList(from, Math.min(candidates.size(), from + chunkCandidates));
+            scores.addAll(scorer.score(request.withCandidates(part), shadowDeadline, StageTimings.NONE).results());
+        }
+        return Optional.of(scores);
     }
 
     private void recordDifferences(Shadow shadow, List<CandidateScores> served, List<CandidateScores> scores) {

@@ -36,6 +36,11 @@ public record ScoreRequest(
         this(requestId, model, userId, userFeatures, candidates, tasks, Map.of());
     }
 
+    /** The same user, context and tasks with other candidates (a part of these, say). */
+    public ScoreRequest withCandidates(List<Candidate> otherCandidates) {
+        return new ScoreRequest(requestId, model, userId, userFeatures, otherCandidates, tasks, contextFeatures);
+    }
+
     /** Checked by {@link CandidatesHaveItemIds} (not {@code @Valid}: that costs per candidate): a non-blank itemId. */
     public record Candidate(String itemId, Map<String, String> features) {
 

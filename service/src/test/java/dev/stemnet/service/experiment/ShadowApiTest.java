@@ -68,6 +68,8 @@ class ShadowApiTest extends ServiceOverHttp {
         properties.add("stem.experiments.exposure-log.dir", EXPOSURES::toString);
         properties.add("stem.scoring.max-concurrent", () -> "1");
         properties.add("stem.scoring.deadline", () -> "1m");
+        // Two candidates a request: each shadow is scored in two parts, which must add up to the whole.
+        properties.add("stem.shadow.chunk-candidates", () -> "1");
     }
 
     /** Readiness waits for the default model only; the shadow's warm-up must not take a test's held fetch either. */
