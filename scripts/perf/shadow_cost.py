@@ -50,6 +50,7 @@ def main() -> int:
     parser.add_argument("--fractions", default="0.3",
                         help="loads for the with/without comparison, as fractions of saturation (comma-separated)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup-seconds", type=int, default=20, help="with the shadow, before the first round")
     parser.add_argument("--overload-levels", default="1,2,4")
     parser.add_argument("--inside-over-ms", type=float, default=7.0,
                         help="the service's own time above which a served request counts as slow (nearest bucket bound)")
@@ -64,6 +65,11 @@ def main() -> int:
               + ", ".join(f"{f:g}x = {f * saturation:.0f}" for f in fractions)
               + f" requests/s, {args.rounds} interleaved rounds of {args.seconds} s each", flush=True)
         print()
+        # The first shadows compile the shadow path (the JIT's threads run at the serving threads' priority) and
+        # meet the shadow model's part-sized batches for the first time: outside the comparison, as any warm-up.
+        configure(args, WITH.format(round="warm-up", model=args.model))
+        overload.offer(args.url, bodies, fractions[0] * saturation, args.warmup_seconds)
+        print(f"warm-up: {args.warmup_seconds} s with the shadow at {fractions[0]:g}x, not counted", flush=True)
         bound = nearest_bound(scrape(args.management), args.inside_over_ms / 1000)
         print(f"| load | round | shadow | 200 | 429 | 504 | other | accepted p50 / p99 ms "
               f"| shadows scored / shed / failed | served over {bound * 1000:.1f} ms inside the service |")
