@@ -65,8 +65,8 @@ def main() -> int:
               + ", ".join(f"{f:g}x = {f * saturation:.0f}" for f in fractions)
               + f" requests/s, {args.rounds} interleaved rounds of {args.seconds} s each", flush=True)
         print()
-        # The first shadows compile the shadow path (the JIT's threads run at the serving threads' priority) and
-        # meet the shadow model's part-sized batches for the first time: outside the comparison, as any warm-up.
+        # Without it the first round with the shadow was the slowest of its load in every run (docs/performance.md,
+        # "Shadow traffic"), most likely the shadow path being compiled on JIT threads of the serving priority.
         configure(args, WITH.format(round="warm-up", model=args.model))
         overload.offer(args.url, bodies, fractions[0] * saturation, args.warmup_seconds)
         print(f"warm-up: {args.warmup_seconds} s with the shadow at {fractions[0]:g}x, not counted", flush=True)
