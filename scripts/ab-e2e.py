@@ -140,18 +140,23 @@ SHADOWS_DONE_DEADLINE_S = 60
 
 
 def wait_for_shadows(management_port: int, expected: int) -> None:
-    """Until `stem_shadow_requests_total` (every shadow and outcome) reaches `expected`; fails after the deadline."""
+    """Until `stem_shadow_requests_total` (every shadow and outcome) reaches `expected`; fails after the deadline, and
+    when any shadow ended other than scored, naming the outcomes (a shed shadow has no line for the report to pair)."""
     deadline = time.monotonic() + SHADOWS_DONE_DEADLINE_S
-    done = 0.0
-    while done < expected:
+    outcomes: dict[str, float] = {}
+    while sum(outcomes.values()) < expected:
         if time.monotonic() > deadline:
-            raise CheckFailed(f"{done:.0f} of {expected} shadow requests done {SHADOWS_DONE_DEADLINE_S}s after the "
-                              "replay's last response")
+            raise CheckFailed(f"{sum(outcomes.values()):.0f} of {expected} shadow requests done "
+                              f"{SHADOWS_DONE_DEADLINE_S}s after the replay's last response: {outcomes}")
         time.sleep(0.1)  # poll interval; the loop ends when every shadow is done, or at the deadline
         connection = http.client.HTTPConnection("127.0.0.1", management_port, timeout=10)
         connection.request("GET", "/actuator/prometheus")
         scrape = connection.getresponse().read().decode()
-        done = sum(value for _, value in samples(scrape, "stem_shadow_requests_total"))
+        outcomes = {}
+        for labels, value in samples(scrape, "stem_shadow_requests_total"):
+            outcomes[labels["outcome"]] = outcomes.get(labels["outcome"], 0) + value
+    if outcomes.get("scored", 0) != expected:
+        raise CheckFailed(f"{expected} shadow requests, each must be scored; the service counts {outcomes}")
 
 
 def build_requests(test: pd.DataFrame, manifest: dict) -> tuple[list[dict], pd.DataFrame]:

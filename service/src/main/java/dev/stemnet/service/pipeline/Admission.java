@@ -132,19 +132,29 @@ public final class Admission {
                 throw new IllegalStateException("this request holds a slot already");
             }
             addSample(meanBeforeSlotNanos, deadline.elapsedNanos());
+            try {
+                // A request that finds a slot free is never counted waiting: servingWaits() would shed shadows for it.
+                // The zero timeout keeps the arrival order that a plain tryAcquire() would barge past.
+                if (!slots.tryAcquire(0, TimeUnit.NANOSECONDS)) {
+                    waitForSlot();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a scoring slot", e);
+            }
+            slot = new Slot();
+            return slot;
+        }
+
+        private void waitForSlot() throws InterruptedException {
             waitingForSlot.incrementAndGet();
             try {
                 if (!slots.tryAcquire(Math.max(0, deadline.remainingNanos()), TimeUnit.NANOSECONDS)) {
                     throw new DeadlineExceededException(deadline.budget(), "a scoring slot was free");
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for a scoring slot", e);
             } finally {
                 waitingForSlot.decrementAndGet();
             }
-            slot = new Slot();
-            return slot;
         }
 
         @Override

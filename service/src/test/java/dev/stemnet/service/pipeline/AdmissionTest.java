@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.stemnet.service.scoring.Deadline;
 import dev.stemnet.service.scoring.DeadlineExceededException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 class AdmissionTest {
@@ -54,6 +56,40 @@ class AdmissionTest {
                 assertThat(admission.admitted()).as("serving traffic still queues").isEqualTo(3);
             }
         }
+    }
+
+    @Test
+    void servingDoesNotWaitWhileEveryRequestFindsASlotFree() throws Exception {
+        Admission admission = new Admission(2, 10);
+        AtomicBoolean done = new AtomicBoolean();
+        // One client one request at a time, as a sequential replayer sends them: never more requests than slots.
+        CompletableFuture<Void> oneAtATime = CompletableFuture.runAsync(() -> {
+            for (int request = 0; request < 200_000; request++) {
+                try (Admission.Ticket ticket = admission.admit(longDeadline(), Priority.SERVING);
+                        Admission.Slot slot = ticket.awaitSlot()) {
+                    assertThat(admission.scoring()).isEqualTo(1);
+                }
+            }
+        }).whenComplete((ignored, failure) -> done.set(true));
+        long sawWaiting = 0;
+        while (!done.get()) {
+            if (admission.servingWaits()) {
+                sawWaiting++;
+            }
+        }
+        oneAtATime.get(1, TimeUnit.MINUTES);
+        assertThat(sawWaiting).as("times a shadow would have been shed for a request that found a slot free").isZero();
+    }
+
+    @Test
+    void servingWaitsOnceEverySlotIsTaken() {
+        Admission admission = new Admission(1, 10);
+        assertThat(admission.servingWaits()).isFalse();
+        try (Admission.Ticket ticket = admission.admit(longDeadline(), Priority.SERVING);
+                Admission.Slot slot = ticket.awaitSlot()) {
+            assertThat(admission.servingWaits()).isTrue();
+        }
+        assertThat(admission.servingWaits()).isFalse();
     }
 
     @Test
