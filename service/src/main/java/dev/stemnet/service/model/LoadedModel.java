@@ -33,6 +33,20 @@ public record LoadedModel(
         return new DeltaTarget(manifest(), scorer, embeddingStore, deltas);
     }
 
+    /**
+     * One load is one model: another load of the same bundle holds its own session and store. Identity also keeps
+     * the lookups keyed by a model, one per request for its meters, from hashing the whole manifest.
+     */
+    @Override
+    public boolean equals(Object other) {
+        return this == other;
+    }
+
+    @Override
+    public int hashCode() {
+        return System.identityHashCode(this);
+    }
+
     @Override
     public void close() {
         network.close();
