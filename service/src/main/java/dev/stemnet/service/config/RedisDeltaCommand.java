@@ -81,7 +81,7 @@ public class RedisDeltaCommand {
                 Path deltaDir = Path.of(arguments.getOptionValues(DELTA_PROPERTY).get(0));
                 try (ValidatorFactory validation = Validation.buildDefaultValidatorFactory()) {
                     ModelBundle bundle = new BundleLoader(validation.getValidator()).load(Path.of(base.get(0)));
-                    try (RedisConnection redis = RedisConnection.open(properties.redis().settings())) {
+                    try (RedisConnection redis = RedisConnection.openForLoader(properties.redis().settings())) {
                         exitCode.set(load(deltaDir, bundle, redis, new DeltaReader(validation.getValidator())));
                     }
                 } catch (RuntimeException e) {

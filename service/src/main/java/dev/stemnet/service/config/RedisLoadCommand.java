@@ -44,7 +44,7 @@ public class RedisLoadCommand {
                 try (ValidatorFactory validation = Validation.buildDefaultValidatorFactory()) {
                     bundle = new BundleLoader(validation.getValidator()).load(bundleDir);
                 }
-                try (RedisConnection redis = RedisConnection.open(properties.redis().settings())) {
+                try (RedisConnection redis = RedisConnection.openForLoader(properties.redis().settings())) {
                     List<LoadedTable> tables = new RedisBundleLoader(redis).load(bundle);
                     var model = bundle.manifest().model();
                     System.out.printf("Loaded %s version %s from %s into %s:%n", model.name(), model.version(),

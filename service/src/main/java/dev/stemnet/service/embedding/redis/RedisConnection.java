@@ -47,6 +47,8 @@ public final class RedisConnection implements AutoCloseable {
      */
     private static final Delay RECONNECT_DELAY =
             Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
+    /** The deadline of a loader command's Redis commands, handshake included (see {@link #openForLoader}). */
+    public static final Duration LOADER_TIMEOUT = Duration.ofSeconds(10);
     /** A Redis that stays away is tried every second; the log says so once, then this often. */
     private static final Duration UNREACHABLE_LOG_INTERVAL = Duration.ofSeconds(30);
 
@@ -82,7 +84,24 @@ public final class RedisConnection implements AutoCloseable {
      * @throws io.lettuce.core.RedisConnectionException when Redis cannot be reached now
      */
     public static RedisConnection open(RedisSettings settings) {
-        RedisConnection redis = create(settings);
+        return connectNow(create(settings, DisconnectedBehavior.REJECT_COMMANDS));
+    }
+
+    /**
+     * Connects now, for a one-shot loader command. A loader shares its machine with serving replicas, where a
+     * handshake or a command can take longer than a serving request may wait: its commands get
+     * {@link #LOADER_TIMEOUT} (or the configured timeout, if longer) and wait out a dropped connection instead of
+     * failing the load half-way.
+     *
+     * @throws io.lettuce.core.RedisConnectionException when Redis cannot be reached now
+     */
+    public static RedisConnection openForLoader(RedisSettings settings) {
+        Duration timeout = settings.timeout().compareTo(LOADER_TIMEOUT) > 0 ? settings.timeout() : LOADER_TIMEOUT;
+        return connectNow(create(new RedisSettings(settings.uri(), settings.cluster(), timeout),
+                DisconnectedBehavior.ACCEPT_COMMANDS));
+    }
+
+    private static RedisConnection connectNow(RedisConnection redis) {
         try {
             redis.link = redis.connector.get().toCompletableFuture().join();
             return redis;
@@ -100,12 +119,12 @@ public final class RedisConnection implements AutoCloseable {
      * does. Until then {@link #commands()} fails with {@link RedisConnectionException} and {@link #status()} says why.
      */
     public static RedisConnection openRetrying(RedisSettings settings) {
-        RedisConnection redis = create(settings);
+        RedisConnection redis = create(settings, DisconnectedBehavior.REJECT_COMMANDS);
         redis.attempt().toCompletableFuture().join();
         return redis;
     }
 
-    private static RedisConnection create(RedisSettings settings) {
+    private static RedisConnection create(RedisSettings settings, DisconnectedBehavior whileDisconnected) {
         RedisURI uri = RedisURI.create(settings.uri());
         uri.setTimeout(settings.timeout());
         TimeoutOptions timeouts = TimeoutOptions.enabled(settings.timeout());
@@ -114,7 +133,7 @@ public final class RedisConnection implements AutoCloseable {
             RedisClusterClient client = RedisClusterClient.create(resources, uri);
             client.setOptions(ClusterClientOptions.builder()
                     .autoReconnect(true)
-                    .disconnectedBehavior(DisconnectedBehavior.REJECT_COMMANDS)
+                    .disconnectedBehavior(whileDisconnected)
                     .timeoutOptions(timeouts)
                     // Follow failovers and resharding: MOVED/ASK answers and lost nodes trigger a refresh.
                     .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -134,7 +153,7 @@ public final class RedisConnection implements AutoCloseable {
         RedisClient client = RedisClient.create(resources, uri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
-                .disconnectedBehavior(DisconnectedBehavior.REJECT_COMMANDS)
+                .disconnectedBehavior(whileDisconnected)
                 .timeoutOptions(timeouts)
                 .build());
         return new RedisConnection(resources, client,
