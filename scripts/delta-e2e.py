@@ -88,17 +88,18 @@ def run(args: argparse.Namespace) -> None:
             raise CheckFailed("every delta fixture already scores as after the delta: it tests nothing")
 
         load = stack.enter_context(steady_load(replicas, [fixture["request"] for fixture in base_fixtures]))
-        for variant, corrupt in REFUSED_VARIANTS.items():
+        for variant, (corrupt, reason) in REFUSED_VARIANTS.items():
             bad_delta = work / "refused" / variant
             shutil.copytree(args.delta, bad_delta)
             corrupt(bad_delta)
-            loader.load_delta(bad_delta, expect_refusal=True)
+            loader.load_delta(bad_delta, refusal=reason)
             for name, replica, scores in zip(("a", "b"), replicas, before):
                 if score_all(replica, probes) != scores:
                     raise CheckFailed(f"replica {name}'s scores changed after the refused delta ({variant})")
-            print(f"delta-e2e: refused delta ({variant}): loader exit non-zero, both replicas' scores unchanged")
+            print(f"delta-e2e: refused delta ({variant}): the loader refused it ({reason}), both replicas' scores "
+                  "unchanged")
 
-        loader.load_delta(args.delta, expect_refusal=False)
+        loader.load_delta(args.delta)
         loaded_at = time.monotonic()
         waited = wait_fresh(replicas, delta_fixtures[0], tolerance, loaded_at)
         for name, replica in zip(("a", "b"), replicas):
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> None:
     with redis_server(work / "redis-restart") as redis_uri:
         loader = Loader(args.jar, redis_uri, args.base, work / "loader-restart")
         loader.load_bundle()
-        loader.load_delta(args.delta, expect_refusal=False)
+        loader.load_delta(args.delta)
         with e2e_support.running_service(args.jar, replica_options_for(repository, model_name, redis_uri),
                                          work / "replica-restarted.log") as replica:
             check_fresh("a replica started after the delta", replica, delta_fixtures, tolerance)
@@ -137,21 +138,25 @@ class Loader:
         self.runs = 0
 
     def load_bundle(self) -> None:
-        self._run([f"--stem.embedding.redis.load-bundle={self.base}"], "bundle", expect_refusal=False)
+        self._run([f"--stem.embedding.redis.load-bundle={self.base}"], "bundle")
 
-    def load_delta(self, delta: Path, expect_refusal: bool) -> None:
+    def load_delta(self, delta: Path, refusal: str | None = None) -> None:
+        """With `refusal`, the loader must refuse the delta for that reason (exit 1), not fail otherwise (exit 2)."""
         self._run([f"--stem.embedding.redis.load-delta={delta}", f"--stem.embedding.redis.delta-base={self.base}"],
-                  delta.name, expect_refusal)
+                  delta.name, refusal)
 
-    def _run(self, options: list[str], label: str, expect_refusal: bool) -> None:
+    def _run(self, options: list[str], label: str, refusal: str | None = None) -> None:
         self.runs += 1
         log = self.logs / f"{self.runs:02d}-{label}.log"
         with log.open("w") as out:
             result = subprocess.run(["java", "-jar", str(self.jar), f"--stem.embedding.redis.uri={self.redis_uri}",
                                      *options], stdout=out, stderr=subprocess.STDOUT, timeout=300)
-        if expect_refusal and result.returncode == 0:
-            raise CheckFailed(f"the loader accepted a delta it must refuse ({label}); see {log}")
-        if not expect_refusal and result.returncode != 0:
+        if refusal is not None:
+            if result.returncode != LOADER_REFUSED or f"({refusal}); nothing was written" not in log.read_text():
+                raise CheckFailed(f"the loader must refuse {label} for {refusal} (exit {LOADER_REFUSED}); it exited "
+                                  f"{result.returncode}; see {log}")
+            return
+        if result.returncode != 0:
             raise CheckFailed(f"the loader failed with exit {result.returncode} ({label}); see {log}")
 
 
@@ -184,8 +189,10 @@ def failing_parity(delta: Path) -> None:
     (delta / "delta.json").write_text(json.dumps(manifest))
 
 
-REFUSED_VARIANTS = {"wrong base": other_base, "corrupted table file": corrupted_table,
-                    "failing parity": failing_parity}
+# Each corruption, and the reason the loader must give for refusing it.
+REFUSED_VARIANTS = {"wrong base": (other_base, "wrong_base"), "corrupted table file": (corrupted_table, "checksum"),
+                    "failing parity": (failing_parity, "parity")}
+LOADER_REFUSED = 1  # the delta loader's exit status for a refused delta; 2 is any other failure
 
 
 @contextmanager
