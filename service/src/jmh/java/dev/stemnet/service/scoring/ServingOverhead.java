@@ -41,9 +41,11 @@ import java.util.regex.Pattern;
  *   <li>(c) {@code scorer}: the service's {@code Scorer} in process (encode, gather, run, results), no HTTP;
  *   <li>(q) {@code onnx-q}: bare {@code session.run} of {@code -Dstem.bench.alt-model} (e.g. an int8 model), if set;
  *   <li>(b') {@code http-alt}: as (b) against a second service at {@code -Dstem.bench.alt-url} (another build, JVM or
- *       setting), if set; its process id in {@code ALT_SERVICE_PID}.
+ *       setting), if set; its process id in {@code ALT_SERVICE_PID}, its management URL in
+ *       {@code -Dstem.bench.alt-management-url}.
  * </ul>
- * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each,
+ * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each (the {@code http} side's longer while
+ * the service's JIT still compiles, {@code -Dstem.bench.warmup-until-jit-below}),
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
  * so that drift in the machine's load hits every side alike. The HTTP sides' closed loops are driven by
  * {@code hey} (scripts/install-test-deps.sh installs it): the client shares the service's two cores, and the JDK's
@@ -52,6 +54,8 @@ import java.util.regex.Pattern;
  * fixed rate of 50% of each side's saturation throughput, latency measured from the intended start (no coordinated
  * omission), sent by the JDK's {@code HttpClient} (hey cannot send open-loop): at small requests its own CPU then
  * takes a share of the cores that the service's saturation, measured with hey, did not leave it.
+ * Of the HTTP sides' CPU, the part their threads spent inside ONNX Runtime comes from the service's
+ * {@code stem_network_cpu_seconds_total} ({@code -Dstem.bench.management-url}, :8081).
  * Prints one table; {@code /proc/loadavg} is printed with every phase.
  */
 public final class ServingOverhead {
@@ -60,16 +64,35 @@ public final class ServingOverhead {
     private static final int SECONDS = Integer.getInteger("stem.bench.seconds", 15);
     // The service's JIT takes longer to settle than the bare session: its CPU per request kept falling for ~30 s.
     private static final int WARMUP_SECONDS = Integer.getInteger("stem.bench.warmup-seconds", 20);
+    /**
+     * An HTTP side's warm-up goes on past {@code WARMUP_SECONDS}, 10 s at a time, until the service's JIT compiler
+     * threads took less than this share of its CPU in the last 10 s, or {@code stem.bench.warmup-max-seconds} (600)
+     * have passed: at 200 candidates C2 went on compiling for minutes, and its CPU counts in the service's.
+     * 0 turns the extension off.
+     */
+    private static final double WARMUP_UNTIL_JIT_BELOW = Double.parseDouble(
+            System.getProperty("stem.bench.warmup-until-jit-below", "0.01"));
+    private static final int WARMUP_MAX_SECONDS = Integer.getInteger("stem.bench.warmup-max-seconds", 600);
+    private static final int WARMUP_STEP_SECONDS = 10;
     private static final int ROUNDS = Integer.getInteger("stem.bench.rounds", 2);
     private static final int OPEN_LOOP_THREADS = Integer.getInteger("stem.bench.open-loop-threads", 8);
     private static final String URL = System.getProperty("stem.bench.url", "http://localhost:8080") + "/v1/score";
+    /** The services' Prometheus endpoints, for the CPU time their threads spent inside ONNX Runtime. */
+    private static final String MANAGEMENT_URL = System.getProperty("stem.bench.management-url", "http://localhost:8081");
+    private static final String NETWORK_CPU = "stem_network_cpu_seconds_total";
+    private static final HttpClient SCRAPER = HttpClient.newHttpClient();
 
     interface Op {
         void call() throws Exception;
     }
 
-    /** CPU time per request counts the driver and the service ({@code SERVICE_PID}) alike, for every side. */
-    record Result(double perSecond, long[] latenciesNanos, long errors, double cpuMillisPerOp, double serviceCpuMillisPerOp) {
+    /**
+     * CPU time per request counts the driver and the service ({@code SERVICE_PID}) alike, for every side; of the
+     * service's, {@code networkCpuMillisPerOp} was spent inside ONNX Runtime and {@code jitCpuMillisPerOp} by its JIT
+     * compiler threads (NaN for the sides in this process).
+     */
+    record Result(double perSecond, long[] latenciesNanos, long errors, double cpuMillisPerOp, double serviceCpuMillisPerOp,
+            double networkCpuMillisPerOp, double jitCpuMillisPerOp) {
         double percentileMillis(double p) {
             if (latenciesNanos.length == 0) {
                 return Double.NaN;
@@ -93,10 +116,16 @@ public final class ServingOverhead {
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             // The sides that go over HTTP, by the URL they post to: hey drives their closed loops.
             Map<String, URI> overHttp = new HashMap<>();
+            Map<String, URI> prometheus = new HashMap<>();
             overHttp.put("http", URI.create(URL));
+            prometheus.put("http", URI.create(MANAGEMENT_URL + "/actuator/prometheus"));
             String altUrl = System.getProperty("stem.bench.alt-url");
             if (altUrl != null) {
                 overHttp.put("http-alt", URI.create(altUrl + "/v1/score"));
+                String altManagement = System.getProperty("stem.bench.alt-management-url");
+                if (altManagement != null) {
+                    prometheus.put("http-alt", URI.create(altManagement + "/actuator/prometheus"));
+                }
             }
             Map<String, Op> sides = new java.util.LinkedHashMap<>();
             sides.put("onnx", () -> fp32.run(feeds).close());
@@ -120,18 +149,27 @@ public final class ServingOverhead {
             bodyFile.toFile().deleteOnExit();
             Files.writeString(bodyFile, body);
             for (Map.Entry<String, Op> side : sides.entrySet()) {
-                saturate(side.getKey() + " warm-up", side.getValue(), overHttp.get(side.getKey()), bodyFile, WARMUP_SECONDS);
+                Result warm = saturate(side.getKey() + " warm-up", side.getValue(), overHttp.get(side.getKey()),
+                        prometheus.get(side.getKey()), bodyFile, WARMUP_SECONDS);
+                for (int seconds = WARMUP_SECONDS; overHttp.containsKey(side.getKey()) && seconds < WARMUP_MAX_SECONDS
+                        && jitShare(warm) >= WARMUP_UNTIL_JIT_BELOW; seconds += WARMUP_STEP_SECONDS) {
+                    warm = saturate(side.getKey() + " warm-up (JIT " + String.format(Locale.ROOT, "%.1f%%", 100 * jitShare(warm)) + ")",
+                            side.getValue(), overHttp.get(side.getKey()), prometheus.get(side.getKey()), bodyFile,
+                            WARMUP_STEP_SECONDS);
+                }
             }
             Map<String, double[]> saturation = new HashMap<>();
             Map<String, double[]> cpu = new HashMap<>();
             Map<String, double[]> serviceCpu = new HashMap<>();
+            Map<String, double[]> networkCpu = new HashMap<>();
             for (int round = 0; round < ROUNDS; round++) {
                 for (Map.Entry<String, Op> side : sides.entrySet()) {
                     Result result = saturate(side.getKey() + " saturation #" + (round + 1), side.getValue(),
-                            overHttp.get(side.getKey()), bodyFile, SECONDS);
+                            overHttp.get(side.getKey()), prometheus.get(side.getKey()), bodyFile, SECONDS);
                     saturation.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.perSecond();
                     cpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.cpuMillisPerOp();
                     serviceCpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.serviceCpuMillisPerOp();
+                    networkCpu.computeIfAbsent(side.getKey(), k -> new double[ROUNDS])[round] = result.networkCpuMillisPerOp();
                 }
             }
             Map<String, Result> halfLoad = new HashMap<>();
@@ -154,7 +192,7 @@ public final class ServingOverhead {
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)),
                         mean(cpu.get(name)), mean(serviceCpu.get(name)));
             }
-            printRatios(sides.keySet(), saturation, cpu, serviceCpu);
+            printRatios(sides.keySet(), saturation, cpu, serviceCpu, networkCpu);
             System.out.println("service pid for cpu accounting: " + System.getenv("SERVICE_PID"));
             System.out.println("loadavg at end: " + loadavg());
         }
@@ -165,7 +203,7 @@ public final class ServingOverhead {
      * {@code http}, the service process's own CPU too: what a saturated deployment pays for the serving).
      */
     private static void printRatios(Set<String> ran, Map<String, double[]> saturation, Map<String, double[]> cpu,
-            Map<String, double[]> serviceCpu) {
+            Map<String, double[]> serviceCpu, Map<String, double[]> networkCpu) {
         if (!ran.contains("onnx")) {
             System.out.println("no ratios: the onnx side did not run");
             return;
@@ -182,6 +220,7 @@ public final class ServingOverhead {
                             onnxCpu / mean(serviceCpu.get(side))) : "");
             if (side.startsWith("http")) {
                 System.out.println("  " + roundSpread(cpu.get("onnx"), serviceCpu.get(side)));
+                System.out.println("  " + networkShare(onnxCpu, mean(serviceCpu.get(side)), mean(networkCpu.get(side))));
             }
         }
     }
@@ -202,6 +241,44 @@ public final class ServingOverhead {
         return String.format(Locale.ROOT, "onnx/service per round: min %.3f, median %.3f, max %.3f %s", sorted[0], median,
                 sorted[sorted.length - 1], Arrays.toString(Arrays.stream(ratios).map(r -> Math.round(r * 1000) / 1000.0)
                         .toArray()));
+    }
+
+    /**
+     * The service's CPU per request split into ONNX Runtime's part and the rest, and its ONNX Runtime part against the
+     * bare side's: whether the gap is the serving around the network or the network running slower in the service.
+     */
+    static String networkShare(double onnxMillis, double serviceMillis, double networkMillis) {
+        if (Double.isNaN(networkMillis)) {
+            return "no split into ONNX Runtime and the rest: " + NETWORK_CPU + " was not read";
+        }
+        return String.format(Locale.ROOT, "service %.2f ms/req = ONNX Runtime %.2f + the rest %.2f; ONNX Runtime in the"
+                + " service / bare: %.3f", serviceMillis, networkMillis, serviceMillis - networkMillis,
+                networkMillis / onnxMillis);
+    }
+
+    /** The sum of {@code stem_network_cpu_seconds_total} over its series (models and versions) in a scrape. */
+    static double networkCpuSeconds(String scrape) {
+        return scrape.lines()
+                .filter(line -> line.startsWith(NETWORK_CPU + "{") || line.startsWith(NETWORK_CPU + " "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .sum();
+    }
+
+    /** NaN without a Prometheus endpoint or when it cannot be read: the split is then not printed. */
+    private static double networkCpuSeconds(URI prometheus) {
+        if (prometheus == null) {
+            return Double.NaN;
+        }
+        try {
+            HttpResponse<String> response = SCRAPER.send(HttpRequest.newBuilder(prometheus).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? networkCpuSeconds(response.body()) : Double.NaN;
+        } catch (IOException e) {
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
     }
 
     /** The request's inputs exactly as the service builds them, wrapped once as OnnxTensors. */
@@ -233,18 +310,20 @@ public final class ServingOverhead {
     }
 
     /** A closed loop over HTTP with hey when the side has a URL, else one in this process. */
-    private static Result saturate(String label, Op op, URI url, Path body, int seconds)
+    private static Result saturate(String label, Op op, URI url, URI prometheus, Path body, int seconds)
             throws IOException, InterruptedException {
-        return url == null ? closedLoop(label, op, seconds) : heyClosedLoop(label, url, body, seconds);
+        return url == null ? closedLoop(label, op, seconds) : heyClosedLoop(label, url, prometheus, body, seconds);
     }
 
     /**
      * {@code CONCURRENCY} hey workers posting {@code body} for {@code seconds}; a 200 counts as done, anything else
      * as an error. CPU per request counts hey's (from the shell's {@code times}), this JVM's and the service's.
      */
-    private static Result heyClosedLoop(String label, URI url, Path body, int seconds)
+    private static Result heyClosedLoop(String label, URI url, URI prometheus, Path body, int seconds)
             throws IOException, InterruptedException {
         String before = loadavg();
+        double networkBefore = networkCpuSeconds(prometheus);
+        long jitBefore = serviceJitNanos();
         long cpuBefore = cpuNanos();
         long serviceBefore = serviceCpuNanos();
         String command = String.format(Locale.ROOT, "hey -c %d -z %ds -m POST -T application/json -D %s %s && times",
@@ -258,10 +337,13 @@ public final class ServingOverhead {
         long ops = parsed.ok();
         Result result = new Result(ops / parsed.seconds(), new long[0], parsed.errors(),
                 (cpuNanos() - cpuBefore + parsed.clientCpuNanos()) / 1e6 / ops,
-                (serviceCpuNanos() - serviceBefore) / 1e6 / ops);
-        System.out.printf(Locale.ROOT, "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f, hey)  errors %d  loadavg %s -> %s%n",
-                label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(), parsed.errors(),
-                before, loadavg());
+                (serviceCpuNanos() - serviceBefore) / 1e6 / ops,
+                (networkCpuSeconds(prometheus) - networkBefore) * 1e3 / ops,
+                (serviceJitNanos() - jitBefore) / 1e6 / ops);
+        System.out.printf(Locale.ROOT,
+                "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f, of it ONNX Runtime %.2f, JIT %.2f; hey)  errors %d  loadavg %s -> %s%n",
+                label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(),
+                result.networkCpuMillisPerOp(), result.jitCpuMillisPerOp(), parsed.errors(), before, loadavg());
         return result;
     }
 
@@ -337,7 +419,7 @@ public final class ServingOverhead {
         double elapsed = (System.nanoTime() - started) / 1e9;
         long ops = Arrays.stream(counts).sum();
         Result result = new Result(ops / elapsed, new long[0], errors.get(), (cpuNanos() - cpuBefore) / 1e6 / ops,
-                (serviceCpuNanos() - serviceBefore) / 1e6 / ops);
+                (serviceCpuNanos() - serviceBefore) / 1e6 / ops, Double.NaN, Double.NaN);
         System.out.printf(Locale.ROOT, "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f)  errors %d  loadavg %s -> %s%n",
                 label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(), errors.get(),
                 before, loadavg());
@@ -378,7 +460,7 @@ public final class ServingOverhead {
         });
         pool.shutdown();
         pool.awaitTermination(1, TimeUnit.MINUTES);
-        Result result = new Result(rate, latencies, errors.get(), Double.NaN, Double.NaN);
+        Result result = new Result(rate, latencies, errors.get(), Double.NaN, Double.NaN, Double.NaN, Double.NaN);
         System.out.printf(Locale.ROOT, "%-28s p50 %.2f ms  p99 %.2f ms  errors %d  loadavg %s -> %s%n", label,
                 result.percentileMillis(50), result.percentileMillis(99), errors.get(), before, loadavg());
         return result;
@@ -440,6 +522,38 @@ public final class ServingOverhead {
         } catch (IOException | RuntimeException e) {
             return 0;
         }
+    }
+
+    /** The JIT compiler threads' share of the service's CPU in a phase; 0 for the sides in this process. */
+    static double jitShare(Result result) {
+        return Double.isNaN(result.jitCpuMillisPerOp()) || result.serviceCpuMillisPerOp() == 0 ? 0
+                : result.jitCpuMillisPerOp() / result.serviceCpuMillisPerOp();
+    }
+
+    /** CPU time of the service's ({@code SERVICE_PID}'s) JIT compiler threads, from {@code /proc}; 0 without one. */
+    private static long serviceJitNanos() {
+        String pid = System.getenv("SERVICE_PID");
+        if (pid == null || pid.isBlank()) {
+            return 0;
+        }
+        long ticks = 0;
+        try (var tasks = Files.list(Path.of("/proc", pid.trim(), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+                        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // The thread ended meanwhile: its time is no longer the JIT's to count.
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return ticks * 10_000_000L;
     }
 
     private static double mean(double[] values) {

@@ -152,7 +152,7 @@ public final class WarmupTimeline {
         System.out.println();
         System.out.println("window s    requests   service cpu ms/req   x steady   p50 ms   p99 ms");
         for (int k = 0; k < windows; k++) {
-            ServingOverhead.Result latency = new ServingOverhead.Result(0, windowLatencies[k], 0, Double.NaN, Double.NaN);
+            ServingOverhead.Result latency = new ServingOverhead.Result(0, windowLatencies[k], 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
             System.out.printf(Locale.ROOT, "%4d-%-4d %10d %20.2f %9.2fx %8.2f %8.2f%n", k * WINDOW_SECONDS,
                     (k + 1) * WINDOW_SECONDS, completed[k], cpuPerRequest[k], cpuPerRequest[k] / steady,
                     latency.percentileMillis(50), latency.percentileMillis(99));

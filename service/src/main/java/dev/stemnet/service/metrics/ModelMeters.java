@@ -31,6 +31,7 @@ public final class ModelMeters implements StageTimings {
     private final MeterRegistry registry;
     private final Tags tags;
     private final Map<ScoringStage, Timer> stages = new EnumMap<>(ScoringStage.class);
+    private final Counter networkCpu;
     private final DistributionSummary candidates;
     private final ScoreHistogram taskScores;
     private final Map<String, ScoreHistogram.Series> scoresByTask = new HashMap<>();
@@ -49,6 +50,12 @@ public final class ModelMeters implements StageTimings {
                     .maximumExpectedValue(Duration.ofSeconds(5))
                     .register(registry));
         }
+        this.networkCpu = Counter.builder("stem.network.cpu")
+                .description("CPU time of the serving threads inside the network (ONNX Runtime's session.run) for served"
+                        + " requests; against process_cpu_time, the share of the process's CPU the network takes")
+                .baseUnit("seconds")
+                .tags(tags)
+                .register(registry);
         this.candidates = DistributionSummary.builder("stem.score.candidates")
                 .description("Candidates per scored request")
                 .tags(tags)
@@ -85,6 +92,11 @@ public final class ModelMeters implements StageTimings {
     @Override
     public void record(ScoringStage stage, long nanos) {
         stages.get(stage).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void recordNetworkCpu(long nanos) {
+        networkCpu.increment(nanos / 1e9);
     }
 
     /** A scored request: its size, its scores and what its features lacked. */

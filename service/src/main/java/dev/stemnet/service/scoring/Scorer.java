@@ -5,6 +5,8 @@ import dev.stemnet.service.bundle.ModelBundle;
 import dev.stemnet.service.embedding.EmbeddingStore;
 import dev.stemnet.service.inference.OnnxModel;
 import dev.stemnet.service.scoring.ScoreRequest.Candidate;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,6 +23,9 @@ import java.util.stream.IntStream;
  * scores entirely with one state, and swapping in the next one never waits for requests.
  */
 public final class Scorer {
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean THREAD_CPU_TIME = THREADS.isCurrentThreadCpuTimeSupported() && THREADS.isThreadCpuTimeEnabled();
 
     private final List<TableSpec> tables;
     private final List<String> tasks;
@@ -83,7 +88,11 @@ public final class Scorer {
 
         deadline.check("running the network");
         List<Candidate> candidates = request.candidates();
+        long cpuStarted = threadCpuNanos();
         float[][] probabilities = network.run(candidates.size(), inputByTable);
+        if (cpuStarted >= 0) {
+            timings.recordNetworkCpu(threadCpuNanos() - cpuStarted);
+        }
         recordStage(timings, ScoringStage.RUN, started);
 
         List<CandidateScores> results = new ArrayList<>(candidates.size());
@@ -92,6 +101,11 @@ public final class Scorer {
                     new TaskScores(taskNames, taskColumns, probabilities[b])));
         }
         return new ScoredRequest(results, issues);
+    }
+
+    /** The calling thread's CPU time, or -1 where the JVM cannot tell it (HotSpot on Linux can). */
+    private static long threadCpuNanos() {
+        return THREAD_CPU_TIME ? THREADS.getCurrentThreadCpuTime() : -1;
     }
 
     /** @return now, the start of the next stage */

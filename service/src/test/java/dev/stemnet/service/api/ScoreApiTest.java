@@ -175,14 +175,17 @@ class ScoreApiTest extends RunningServiceTest {
     void publishesRequestStageCandidateAndScoreMetricsThatMoveWithEachRequest() {
         String okRequests = "stem_requests_seconds_count{endpoint=\"score\",model=\"stem-net\",outcome=\"ok\"";
         String badRequests = "stem_requests_seconds_count{endpoint=\"score\",model=\"none\",outcome=\"bad_request\"";
+        String networkCpu = "stem_network_cpu_seconds_total{model=\"stem-net\"";
         double okBefore = metric(okRequests);
         double badBefore = metric(badRequests);
+        double networkCpuBefore = metric(networkCpu);
 
         post("{\"userId\": \"u1\", \"candidates\": [" + CANDIDATE + ", " + CANDIDATE + "]}").expectStatus().isOk();
         post("{\"userId\": \"u1\", \"candidates\": []}").expectStatus().isBadRequest();
 
         assertThat(metric(okRequests)).isEqualTo(okBefore + 1);
         assertThat(metric(badRequests)).isEqualTo(badBefore + 1);
+        assertThat(metric(networkCpu)).as("the scored request's CPU time in ONNX Runtime").isGreaterThan(networkCpuBefore);
         String scrape = scrape();
         assertThat(scrape).contains("stem_stage_seconds_count{model=\"stem-net\",stage=\"encode\"",
                 "stem_stage_seconds_count{model=\"stem-net\",stage=\"fetch\"",

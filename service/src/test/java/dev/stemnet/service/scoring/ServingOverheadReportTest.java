@@ -54,4 +54,34 @@ class ServingOverheadReportTest {
         assertThat(ServingOverhead.roundSpread(onnxMillis, serviceMillis))
                 .isEqualTo("onnx/service per round: min 0.500, median 0.775, max 1.000 [0.8, 0.75, 1.0, 0.5]");
     }
+
+    @Test
+    void sumsTheNetworksCpuOverEveryModelVersionAndNothingElse() {
+        String scrape = """
+                # HELP stem_network_cpu_seconds_total CPU time of the serving threads inside the network
+                # TYPE stem_network_cpu_seconds_total counter
+                stem_network_cpu_seconds_total{model="stem-net",version="v1"} 12.5
+                stem_network_cpu_seconds_total{model="stem-net",version="v2"} 0.25
+                stem_network_cpu_seconds_totally_else 99
+                stem_stage_seconds_sum{model="stem-net",stage="run"} 40.0
+                """;
+
+        assertThat(ServingOverhead.networkCpuSeconds(scrape)).isEqualTo(12.75);
+    }
+
+    @Test
+    void splitsTheServicesCpuIntoOnnxRuntimeAndTheRest() {
+        assertThat(ServingOverhead.networkShare(1.60, 2.00, 1.70))
+                .isEqualTo("service 2.00 ms/req = ONNX Runtime 1.70 + the rest 0.30; ONNX Runtime in the service / bare: 1.063");
+        assertThat(ServingOverhead.networkShare(1.60, 2.00, Double.NaN)).startsWith("no split");
+    }
+
+    @Test
+    void theJitShareIsOfTheServicesCpuAndNoneForTheSidesInThisProcess() {
+        var compiling = new ServingOverhead.Result(100, new long[0], 0, 12.0, 10.0, 8.0, 0.5);
+        var inProcess = new ServingOverhead.Result(100, new long[0], 0, 12.0, 0.0, Double.NaN, Double.NaN);
+
+        assertThat(ServingOverhead.jitShare(compiling)).isEqualTo(0.05);
+        assertThat(ServingOverhead.jitShare(inProcess)).isZero();
+    }
 }
