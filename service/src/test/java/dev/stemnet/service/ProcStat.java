@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** A process's or thread's scheduling as the kernel reports it in {@code /proc/.../stat} (proc(5)). */
+/** A process's or thread's scheduling and CPU time as the kernel reports them in {@code /proc/.../stat} (proc(5)). */
 public final class ProcStat {
 
     /** The {@code SCHED_IDLE} scheduling policy's number. */
@@ -27,6 +27,14 @@ public final class ProcStat {
      */
     public static int schedulingPolicy(Path stat) throws IOException {
         return field(stat, 41);
+    }
+
+    /**
+     * @param stat as for {@link #nice}
+     * @return its fields 14 and 15, user and system time, added up, in nanoseconds (counted in clock ticks of 1/100 s)
+     */
+    public static long cpuNanos(Path stat) throws IOException {
+        return (field(stat, 14) + field(stat, 15)) * 10_000_000L;
     }
 
     private static int field(Path stat, int number) throws IOException {

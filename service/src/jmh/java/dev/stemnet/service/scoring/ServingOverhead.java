@@ -6,6 +6,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.stemnet.service.ProcStat;
+import dev.stemnet.service.PrometheusScrape;
 import dev.stemnet.service.bundle.Manifest.TableSpec;
 import dev.stemnet.service.bundle.Manifest.TensorSpec;
 import dev.stemnet.service.scoring.ScoreRequest.Candidate;
@@ -258,10 +260,7 @@ public final class ServingOverhead {
 
     /** The sum of {@code stem_network_cpu_seconds_total} over its series (models and versions) in a scrape. */
     static double networkCpuSeconds(String scrape) {
-        return scrape.lines()
-                .filter(line -> line.startsWith(NETWORK_CPU + "{") || line.startsWith(NETWORK_CPU + " "))
-                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
-                .sum();
+        return new PrometheusScrape(scrape).sum(NETWORK_CPU, Map.of());
     }
 
     /** NaN without a Prometheus endpoint or when it cannot be read: the split is then not printed. */
@@ -514,11 +513,7 @@ public final class ServingOverhead {
             return 0;
         }
         try {
-            String stat = Files.readString(Path.of("/proc", pid.trim(), "stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s.
-            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-            return ticks * 10_000_000L;
+            return ProcStat.cpuNanos(Path.of("/proc", pid.trim(), "stat"));
         } catch (IOException | RuntimeException e) {
             return 0;
         }
@@ -536,15 +531,13 @@ public final class ServingOverhead {
         if (pid == null || pid.isBlank()) {
             return 0;
         }
-        long ticks = 0;
+        long nanos = 0;
         try (var tasks = Files.list(Path.of("/proc", pid.trim(), "task"))) {
             for (Path task : tasks.toList()) {
                 try {
-                    String stat = Files.readString(task.resolve("stat"));
-                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    String name = Files.readString(task.resolve("comm"));
                     if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
-                        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                        ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                        nanos += ProcStat.cpuNanos(task.resolve("stat"));
                     }
                 } catch (IOException | RuntimeException e) {
                     // The thread ended meanwhile: its time is no longer the JIT's to count.
@@ -553,7 +546,7 @@ public final class ServingOverhead {
         } catch (IOException e) {
             return 0;
         }
-        return ticks * 10_000_000L;
+        return nanos;
     }
 
     private static double mean(double[] values) {
