@@ -216,7 +216,7 @@ bench: $(BENCH_BUNDLE)/manifest.json
 	java @service/target/bench.args -Djmh.separateClasspathJAR=true \
 	    -Dstem.bench.bundle-dir=$(abspath $(BENCH_BUNDLE)) org.openjdk.jmh.Main $(JMH_ARGS)
 
-# (a) bare ONNX Runtime vs (b) full HTTP request (driven by hey) vs (c) in-process Scorer, one run; starts its own service.
+# (a) bare ONNX Runtime vs (b) full HTTP request (driven by wrk) vs (c) in-process Scorer, one run; starts its own service.
 serving-overhead: $(BENCH_BUNDLE)/manifest.json $(SERVICE_JAR)
 	scripts/install-test-deps.sh
 	$(write_bench_args)

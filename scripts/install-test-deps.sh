@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the service tests need besides the JDK and Maven: a redis-server binary for the Redis store
 # tests (they use a Docker container instead where a Docker engine runs), Prometheus and promtool for the
-# monitoring tests, the dockerfile-utils linter (npm) for the Dockerfile test, and hey for the overload run. Safe to run again; quiet
+# monitoring tests, the dockerfile-utils linter (npm) for the Dockerfile test, hey for the overload run and wrk for the
+# serving-overhead run (and the test of its wrk script). Safe to run again; quiet
 # unless it installs something.
 set -euo pipefail
 
@@ -35,6 +36,10 @@ fi
 
 if ! command -v hey >/dev/null 2>&1; then
     apt_install hey
+fi
+
+if ! command -v wrk >/dev/null 2>&1; then
+    apt_install wrk
 fi
 
 if ! command -v dockerfile-utils >/dev/null 2>&1; then

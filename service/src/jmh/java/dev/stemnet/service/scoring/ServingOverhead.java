@@ -50,12 +50,14 @@ import java.util.regex.Pattern;
  * the service's JIT still compiles, {@code -Dstem.bench.warmup-until-jit-below}),
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
  * so that drift in the machine's load hits every side alike. The HTTP sides' closed loops are driven by
- * {@code hey} (scripts/install-test-deps.sh installs it): the client shares the service's two cores, and the JDK's
- * {@code HttpClient} spent about 0.7 ms of CPU per 20-candidate request there against hey's 0.16 ms, which the
- * service paid for in CPU time of its own (docs/performance.md, "Serving overhead"). Latency: open-loop arrivals at a
- * fixed rate of 50% of each side's saturation throughput, latency measured from the intended start (no coordinated
- * omission), sent by the JDK's {@code HttpClient} (hey cannot send open-loop): at small requests its own CPU then
- * takes a share of the cores that the service's saturation, measured with hey, did not leave it.
+ * {@code wrk}, one thread over {@code CONCURRENCY} connections (scripts/install-test-deps.sh installs it): the client
+ * shares the service's two cores, and every time it runs there it may take a core from a request inside ONNX
+ * Runtime, which then pays for the caches the client used in CPU time of its own. Per 20-candidate request the JDK's
+ * {@code HttpClient} spent about 0.7 ms of CPU, hey 0.15 ms and wrk 0.03 ms (docs/performance.md, "Serving
+ * overhead"). Latency: open-loop arrivals at a fixed rate of 50% of each side's saturation throughput, latency
+ * measured from the intended start (no coordinated omission), sent by the JDK's {@code HttpClient} (wrk cannot send
+ * open-loop at a fixed rate): at small requests its own CPU then takes a share of the cores that the service's
+ * saturation, measured with wrk, did not leave it.
  * Of the HTTP sides' CPU, the part their threads spent inside ONNX Runtime comes from the service's
  * {@code stem_network_cpu_seconds_total} ({@code -Dstem.bench.management-url}, :8081).
  * Prints one table; {@code /proc/loadavg} is printed with every phase.
@@ -116,7 +118,7 @@ public final class ServingOverhead {
 
             String body = json(fixture.request);
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-            // The sides that go over HTTP, by the URL they post to: hey drives their closed loops.
+            // The sides that go over HTTP, by the URL they post to: wrk drives their closed loops.
             Map<String, URI> overHttp = new HashMap<>();
             Map<String, URI> prometheus = new HashMap<>();
             overHttp.put("http", URI.create(URL));
@@ -308,31 +310,43 @@ public final class ServingOverhead {
         }
     }
 
-    /** A closed loop over HTTP with hey when the side has a URL, else one in this process. */
+    /** A closed loop over HTTP with wrk when the side has a URL, else one in this process. */
     private static Result saturate(String label, Op op, URI url, URI prometheus, Path body, int seconds)
             throws IOException, InterruptedException {
-        return url == null ? closedLoop(label, op, seconds) : heyClosedLoop(label, url, prometheus, body, seconds);
+        return url == null ? closedLoop(label, op, seconds) : wrkClosedLoop(label, url, prometheus, body, seconds);
     }
 
     /**
-     * {@code CONCURRENCY} hey workers posting {@code body} for {@code seconds}; a 200 counts as done, anything else
-     * as an error. CPU per request counts hey's (from the shell's {@code times}), this JVM's and the service's.
+     * wrk's script: every request {@code POST}s the JSON file named by {@code WRK_BODY}, and the run ends with the line
+     * {@link WrkOutput} reads. wrk counts a non-2xx answer both as a request and as a status error.
      */
-    private static Result heyClosedLoop(String label, URI url, URI prometheus, Path body, int seconds)
+    static final String WRK_SCRIPT = """
+            local file = assert(io.open(assert(os.getenv("WRK_BODY")), "rb"))
+            wrk.method = "POST"
+            wrk.body = file:read("*a")
+            file:close()
+            wrk.headers["Content-Type"] = "application/json"
+
+            function done(summary, latency, requests)
+                local errors = summary.errors
+                io.write(string.format("wrk-summary requests %d microseconds %d non-2xx %d socket-errors %d\\n",
+                    summary.requests, summary.duration, errors.status,
+                    errors.connect + errors.read + errors.write + errors.timeout))
+            end
+            """;
+
+    /**
+     * wrk with {@code CONCURRENCY} connections posting {@code body} for {@code seconds}; a 2xx counts as done, anything
+     * else as an error. CPU per request counts wrk's (from the shell's {@code times}), this JVM's and the service's.
+     */
+    private static Result wrkClosedLoop(String label, URI url, URI prometheus, Path body, int seconds)
             throws IOException, InterruptedException {
         String before = loadavg();
         double networkBefore = networkCpuSeconds(prometheus);
         long jitBefore = serviceJitNanos();
         long cpuBefore = cpuNanos();
         long serviceBefore = serviceCpuNanos();
-        String command = String.format(Locale.ROOT, "hey -c %d -z %ds -m POST -T application/json -D %s %s && times",
-                CONCURRENCY, seconds, body, url);
-        Process hey = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
-        String output = new String(hey.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (hey.waitFor() != 0) {
-            throw new IOException("hey failed (installed by scripts/install-test-deps.sh): " + command + "\n" + output);
-        }
-        HeyOutput parsed = HeyOutput.parse(output);
+        WrkOutput parsed = wrk(url, body, CONCURRENCY, seconds);
         long ops = parsed.ok();
         Result result = new Result(ops / parsed.seconds(), new long[0], parsed.errors(),
                 (cpuNanos() - cpuBefore + parsed.clientCpuNanos()) / 1e6 / ops,
@@ -340,48 +354,56 @@ public final class ServingOverhead {
                 (networkCpuSeconds(prometheus) - networkBefore) * 1e3 / ops,
                 (serviceJitNanos() - jitBefore) / 1e6 / ops);
         System.out.printf(Locale.ROOT,
-                "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f, of it ONNX Runtime %.2f, JIT %.2f; hey)  errors %d  loadavg %s -> %s%n",
+                "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f, of it ONNX Runtime %.2f, JIT %.2f; wrk)  errors %d  loadavg %s -> %s%n",
                 label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(),
                 result.networkCpuMillisPerOp(), result.jitCpuMillisPerOp(), parsed.errors(), before, loadavg());
         return result;
     }
 
-    /** What the bench reads of hey's report and of the shell's {@code times} after it. */
-    record HeyOutput(long ok, long errors, double seconds, long clientCpuNanos) {
+    /** Runs wrk over {@code connections} connections for {@code seconds}, every request posting {@code body}. */
+    static WrkOutput wrk(URI url, Path body, int connections, int seconds) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("serving-overhead-", ".lua");
+        try {
+            Files.writeString(script, WRK_SCRIPT);
+            String command = String.format(Locale.ROOT,
+                    "wrk --threads 1 --connections %d --duration %ds --script %s %s && times", connections, seconds,
+                    script, url);
+            ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true);
+            builder.environment().put("WRK_BODY", body.toString());
+            Process wrk = builder.start();
+            String output = new String(wrk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (wrk.waitFor() != 0) {
+                throw new IOException("wrk failed (installed by scripts/install-test-deps.sh): " + command + "\n" + output);
+            }
+            return WrkOutput.parse(output);
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
 
-        private static final Pattern STATUS = Pattern.compile("\\[(\\d{3})]\\s+(\\d+) responses");
-        private static final Pattern ERROR = Pattern.compile("^\\s*\\[(\\d+)]\\s+\\S", Pattern.MULTILINE);
-        private static final Pattern TOTAL = Pattern.compile("Total:\\s+([\\d.]+) secs");
+    /** What the bench reads of {@link #WRK_SCRIPT}'s summary line and of the shell's {@code times} after wrk. */
+    record WrkOutput(long ok, long errors, double seconds, long clientCpuNanos) {
+
+        private static final Pattern SUMMARY = Pattern.compile(
+                "wrk-summary requests (\\d+) microseconds (\\d+) non-2xx (\\d+) socket-errors (\\d+)");
         private static final Pattern TIMES = Pattern.compile("(\\d+)m([\\d.]+)s (\\d+)m([\\d.]+)s\\s*$");
 
-        static HeyOutput parse(String output) {
-            long ok = 0;
-            long errors = 0;
-            var statuses = STATUS.matcher(output);
-            while (statuses.find()) {
-                long count = Long.parseLong(statuses.group(2));
-                if (statuses.group(1).equals("200")) {
-                    ok += count;
-                } else {
-                    errors += count;
-                }
-            }
-            int errorSection = output.indexOf("Error distribution:");
-            if (errorSection >= 0) {
-                var failures = ERROR.matcher(output.substring(errorSection));
-                while (failures.find()) {
-                    errors += Long.parseLong(failures.group(1));
-                }
-            }
-            var total = TOTAL.matcher(output);
-            // `times` prints the shell's user and system time, then its children's: hey's.
+        static WrkOutput parse(String output) {
+            var summary = SUMMARY.matcher(output);
+            // `times` prints the shell's user and system time, then its children's: wrk's.
             var times = TIMES.matcher(output.strip());
-            if (ok == 0 || !total.find() || !times.find()) {
-                throw new IllegalStateException("no 200s or no timings in hey's output:\n" + output);
+            if (!summary.find() || !times.find()) {
+                throw new IllegalStateException("no summary or no timings in wrk's output:\n" + output);
+            }
+            long nonSuccess = Long.parseLong(summary.group(3));
+            long ok = Long.parseLong(summary.group(1)) - nonSuccess;
+            if (ok <= 0) {
+                throw new IllegalStateException("no 2xx in wrk's output:\n" + output);
             }
             double cpuSeconds = Integer.parseInt(times.group(1)) * 60 + Double.parseDouble(times.group(2))
                     + Integer.parseInt(times.group(3)) * 60 + Double.parseDouble(times.group(4));
-            return new HeyOutput(ok, errors, Double.parseDouble(total.group(1)), (long) (cpuSeconds * 1e9));
+            return new WrkOutput(ok, nonSuccess + Long.parseLong(summary.group(4)),
+                    Long.parseLong(summary.group(2)) / 1e6, (long) (cpuSeconds * 1e9));
         }
     }
 

@@ -3,46 +3,93 @@ package dev.stemnet.service.scoring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.stemnet.service.scoring.ServingOverhead.HeyOutput;
+import com.sun.net.httpserver.HttpServer;
+import dev.stemnet.service.scoring.ServingOverhead.WrkOutput;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** What `make serving-overhead` reads from hey and prints per round: the figures the issue's targets are judged on. */
+/**
+ * What `make serving-overhead` reads from wrk and prints per round: the figures the issue's targets are judged on. The
+ * wrk script runs against a real HTTP server (wrk is installed by scripts/install-test-deps.sh, as for the bench).
+ */
 class ServingOverheadReportTest {
 
-    // hey's summary as it prints it (abridged), then bash's `times`: the shell's own CPU, then its children's (hey's).
-    private static final String HEY_THEN_TIMES = """
-
-            Summary:
-              Total:\t10.0021 secs
-              Requests/sec:\t1184.3512
-
-            Status code distribution:
-              [200]\t11843 responses
-              [429]\t12 responses
-
-            Error distribution:
-              [3]\tPost "http://localhost:8080/v1/score": EOF
-
+    // The script's summary line as wrk prints it after its own report, then bash's `times`: the shell's own CPU, then
+    // its children's (wrk's).
+    private static final String WRK_THEN_TIMES = """
+            Running 10s test @ http://localhost:8080/v1/score
+              1 threads and 2 connections
+              11855 requests in 10.00s, 6.32MB read
+              Non-2xx or 3xx responses: 12
+            Requests/sec:   1185.33
+            Transfer/sec:    647.35KB
+            wrk-summary requests 11855 microseconds 10001562 non-2xx 12 socket-errors 3
             0m0.004s 0m0.001s
-            0m1.210s 0m0.250s
+            0m0.120s 0m0.250s
             """;
 
     @Test
-    void readsTheOkCountTheFailuresTheDurationAndHeysCpuTime() {
-        HeyOutput parsed = HeyOutput.parse(HEY_THEN_TIMES);
+    void readsTheOkCountTheFailuresTheDurationAndWrksCpuTime() {
+        WrkOutput parsed = WrkOutput.parse(WRK_THEN_TIMES);
 
-        assertThat(parsed.ok()).isEqualTo(11843);
+        assertThat(parsed.ok()).isEqualTo(11855 - 12);
         assertThat(parsed.errors()).isEqualTo(12 + 3);
-        assertThat(parsed.seconds()).isEqualTo(10.0021);
-        assertThat(parsed.clientCpuNanos()).isEqualTo(1_460_000_000L);
+        assertThat(parsed.seconds()).isEqualTo(10.001562);
+        assertThat(parsed.clientCpuNanos()).isEqualTo(370_000_000L);
     }
 
     @Test
-    void refusesAReportWithoutA200() {
-        String noneServed = HEY_THEN_TIMES.replace("[200]\t11843 responses", "");
+    void refusesAReportWithoutASuccess() {
+        String noneServed = WRK_THEN_TIMES.replace("requests 11855", "requests 12");
 
-        assertThatThrownBy(() -> HeyOutput.parse(noneServed)).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("no 200s");
+        assertThatThrownBy(() -> WrkOutput.parse(noneServed)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no 2xx");
+    }
+
+    @Test
+    void theWrkScriptPostsTheBodyAndCountsWhatTheServerRefused(@TempDir Path dir) throws Exception {
+        String body = "{\"userId\":\"u1\",\"candidates\":[]}";
+        Path bodyFile = Files.writeString(dir.resolve("body.json"), body);
+        AtomicInteger received = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        AtomicInteger malformed = new AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/v1/score", exchange -> {
+            byte[] posted = exchange.getRequestBody().readAllBytes();
+            boolean asSent = exchange.getRequestMethod().equals("POST")
+                    && "application/json".equals(exchange.getRequestHeaders().getFirst("Content-Type"))
+                    && new String(posted, StandardCharsets.UTF_8).equals(body);
+            int status = !asSent ? 400 : received.incrementAndGet() % 4 == 0 ? 429 : 200;
+            if (!asSent) {
+                malformed.incrementAndGet();
+            } else if (status == 429) {
+                refused.incrementAndGet();
+            }
+            exchange.sendResponseHeaders(status, -1);
+            exchange.close();
+        });
+        server.start();
+        try {
+            URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/score");
+
+            WrkOutput parsed = ServingOverhead.wrk(url, bodyFile, 2, 1);
+
+            assertThat(malformed).hasValue(0);
+            assertThat(parsed.ok()).isPositive();
+            // Requests wrk still had in flight when its time was up may have reached the server uncounted.
+            assertThat(parsed.ok() + parsed.errors()).isBetween(received.get() - 2L, (long) received.get());
+            assertThat(parsed.errors()).isBetween(refused.get() - 2L, (long) refused.get());
+            assertThat(parsed.seconds()).isBetween(0.9, 2.0);
+        } finally {
+            server.stop(0);
+        }
     }
 
     @Test
