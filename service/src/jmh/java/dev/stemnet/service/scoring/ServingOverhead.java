@@ -156,7 +156,7 @@ public final class ServingOverhead {
                 Result warm = saturate(side.getKey() + " warm-up", side.getValue(), overHttp.get(side.getKey()),
                         prometheus.get(side.getKey()), bodyFile, WARMUP_SECONDS);
                 for (int seconds = WARMUP_SECONDS; overHttp.containsKey(side.getKey()) && seconds < WARMUP_MAX_SECONDS
-                        && jitShare(warm) >= WARMUP_UNTIL_JIT_BELOW; seconds += WARMUP_STEP_SECONDS) {
+                        && jitStillCompiling(warm, WARMUP_UNTIL_JIT_BELOW); seconds += WARMUP_STEP_SECONDS) {
                     warm = saturate(side.getKey() + " warm-up (JIT " + String.format(Locale.ROOT, "%.1f%%", 100 * jitShare(warm)) + ")",
                             side.getValue(), overHttp.get(side.getKey()), prometheus.get(side.getKey()), bodyFile,
                             WARMUP_STEP_SECONDS);
@@ -545,6 +545,11 @@ public final class ServingOverhead {
     static double jitShare(Result result) {
         return Double.isNaN(result.jitCpuMillisPerOp()) || result.serviceCpuMillisPerOp() == 0 ? 0
                 : result.jitCpuMillisPerOp() / result.serviceCpuMillisPerOp();
+    }
+
+    /** Whether a warm-up phase left the JIT at or above {@code threshold} of the service's CPU; never with 0 (off). */
+    static boolean jitStillCompiling(Result warmUp, double threshold) {
+        return threshold > 0 && jitShare(warmUp) >= threshold;
     }
 
     /** CPU time of the service's ({@code SERVICE_PID}'s) JIT compiler threads, from {@code /proc}; 0 without one. */
