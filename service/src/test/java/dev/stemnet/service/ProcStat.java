@@ -34,12 +34,22 @@ public final class ProcStat {
      * @return its fields 14 and 15, user and system time, added up, in nanoseconds (counted in clock ticks of 1/100 s)
      */
     public static long cpuNanos(Path stat) throws IOException {
-        return (field(stat, 14) + field(stat, 15)) * 10_000_000L;
+        // One read for both fields: two reads would add utime and stime from two different moments.
+        String[] fields = fields(stat);
+        return (Long.parseLong(field(fields, 14)) + Long.parseLong(field(fields, 15))) * 10_000_000L;
     }
 
     private static int field(Path stat, int number) throws IOException {
+        return Integer.parseInt(field(fields(stat), number));
+    }
+
+    /** The fields after the parenthesised command name, which may itself hold spaces: field 3 (state) on. */
+    private static String[] fields(Path stat) throws IOException {
         String line = Files.readString(stat);
-        // Fields after the parenthesised command name, which may itself hold spaces, start with field 3 (state).
-        return Integer.parseInt(line.substring(line.lastIndexOf(')') + 2).split(" ")[number - 3]);
+        return line.substring(line.lastIndexOf(')') + 2).split(" ");
+    }
+
+    private static String field(String[] fieldsFromThird, int number) {
+        return fieldsFromThird[number - 3];
     }
 }
