@@ -41,6 +41,8 @@ import java.util.regex.Pattern;
  *       {@code OrtSession} configured like the service's (CPU, 1 intra-op thread, no spinning, ALL_OPT);
  *   <li>(b) {@code http}: the full {@code POST /v1/score} of a running service (same bundle), JSON in and out;
  *   <li>(c) {@code scorer}: the service's {@code Scorer} in process (encode, gather, run, results), no HTTP;
+ *   <li>(h) {@code onnx-handoff}: as (a), but each run handed to one of {@code CONCURRENCY} pool threads and waited
+ *       for, as a request reaches a worker in the service: a thread parks and wakes for every run;
  *   <li>(q) {@code onnx-q}: bare {@code session.run} of {@code -Dstem.bench.alt-model} (e.g. an int8 model), if set;
  *   <li>(b') {@code http-alt}: as (b) against a second service at {@code -Dstem.bench.alt-url} (another build, JVM or
  *       setting), if set; its process id in {@code ALT_SERVICE_PID}, its management URL in
@@ -51,13 +53,12 @@ import java.util.regex.Pattern;
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
  * so that drift in the machine's load hits every side alike. The HTTP sides' closed loops are driven by
  * {@code wrk}, one thread over {@code CONCURRENCY} connections (scripts/install-test-deps.sh installs it): the client
- * shares the service's two cores, and every time it runs there it may take a core from a request inside ONNX
- * Runtime, which then pays for the caches the client used in CPU time of its own. Per 20-candidate request the JDK's
- * {@code HttpClient} spent about 0.7 ms of CPU, hey 0.15 ms and wrk 0.03 ms (docs/performance.md, "Serving
- * overhead"). Latency: open-loop arrivals at a fixed rate of 50% of each side's saturation throughput, latency
- * measured from the intended start (no coordinated omission), sent by the JDK's {@code HttpClient} (wrk cannot send
- * open-loop at a fixed rate): at small requests its own CPU then takes a share of the cores that the service's
- * saturation, measured with wrk, did not leave it.
+ * shares the service's two cores, and the less CPU it takes the less the service's own CPU per request rises with
+ * it: per 20-candidate request the JDK's {@code HttpClient} spent about 0.7 ms of CPU, hey 0.15 ms and wrk 0.03 ms
+ * (docs/performance.md, "Serving overhead"). Latency: open-loop arrivals at a fixed rate of 50% of each side's saturation throughput, latency
+ * measured from the intended start (no coordinated omission), sent by the JDK's blocking {@code HttpURLConnection}
+ * (wrk cannot send open-loop at a fixed rate), about 0.3-0.4 ms of CPU per 20-candidate request: at small requests
+ * that is a share of the cores which the service's saturation, measured with wrk, did not leave it.
  * Of the HTTP sides' CPU, the part their threads spent inside ONNX Runtime comes from the service's
  * {@code stem_network_cpu_seconds_total} ({@code -Dstem.bench.management-url}, :8081).
  * Prints one table; {@code /proc/loadavg} is printed with every phase.
@@ -85,6 +86,12 @@ public final class ServingOverhead {
     private static final String MANAGEMENT_URL = System.getProperty("stem.bench.management-url", "http://localhost:8081");
     private static final String NETWORK_CPU = "stem_network_cpu_seconds_total";
     private static final HttpClient SCRAPER = HttpClient.newHttpClient();
+
+    static {
+        // HttpURLConnection keeps 5 idle connections per host by default; a load sent from more threads than that
+        // would open a new connection for most requests. Read once, before the first connection: set it here.
+        System.setProperty("http.maxConnections", "64");
+    }
 
     interface Op {
         void call() throws Exception;
@@ -117,7 +124,6 @@ public final class ServingOverhead {
             OrtSession alt = altModel == null ? null : session(environment, Path.of(altModel));
 
             String body = json(fixture.request);
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             // The sides that go over HTTP, by the URL they post to: wrk drives their closed loops.
             Map<String, URI> overHttp = new HashMap<>();
             Map<String, URI> prometheus = new HashMap<>();
@@ -133,13 +139,22 @@ public final class ServingOverhead {
             }
             Map<String, Op> sides = new java.util.LinkedHashMap<>();
             sides.put("onnx", () -> fp32.run(feeds).close());
-            sides.put("http", send(client, post(overHttp.get("http"), body)));
+            sides.put("http", send(overHttp.get("http"), body.getBytes(StandardCharsets.UTF_8)));
             sides.put("scorer", () -> fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE));
+            ExecutorService handoff = Executors.newFixedThreadPool(CONCURRENCY, runnable -> {
+                Thread thread = new Thread(runnable, "onnx-handoff");
+                thread.setDaemon(true);
+                return thread;
+            });
+            sides.put("onnx-handoff", () -> handoff.submit(() -> {
+                fp32.run(feeds).close();
+                return null;
+            }).get());
             if (alt != null) {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
             if (altUrl != null) {
-                sides.put("http-alt", send(client, post(overHttp.get("http-alt"), body)));
+                sides.put("http-alt", send(overHttp.get("http-alt"), body.getBytes(StandardCharsets.UTF_8)));
             }
             // -Dstem.bench.sides=http drives the service alone, e.g. while profiling it.
             String only = System.getProperty("stem.bench.sides");
@@ -187,10 +202,10 @@ public final class ServingOverhead {
             }
 
             System.out.println();
-            System.out.println("side     saturation req/s (per round)        p50 ms @50%   p99 ms @50%   cpu ms/req   (service)");
+            System.out.println("side         saturation req/s (per round)        p50 ms @50%   p99 ms @50%   cpu ms/req   (service)");
             for (String name : sides.keySet()) {
                 Result half = halfLoad.get(name);
-                System.out.printf(Locale.ROOT, "%-8s %8.1f %-26s %11s %13s %12.2f %11.2f%n", name, mean(saturation.get(name)),
+                System.out.printf(Locale.ROOT, "%-12s %8.1f %-26s %11s %13s %12.2f %11.2f%n", name, mean(saturation.get(name)),
                         Arrays.toString(Arrays.stream(saturation.get(name)).map(v -> Math.round(v * 10) / 10.0).toArray()),
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(50)),
                         half == null ? "-" : String.format(Locale.ROOT, "%.2f", half.percentileMillis(99)),
@@ -487,17 +502,30 @@ public final class ServingOverhead {
         return result;
     }
 
-    static HttpRequest post(URI url, String body) {
-        return HttpRequest.newBuilder(url).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-    }
-
-    /** {@code POST}s the request; anything but 200 is an error. */
-    static Op send(HttpClient client, HttpRequest post) {
+    /**
+     * {@code POST}s the body with the JDK's blocking {@code HttpURLConnection} on the calling thread; anything but 200 is
+     * an error. Not the JDK's {@code HttpClient}: it hands every exchange between its own threads and spent 0.8-1.1 ms
+     * of CPU per 20-candidate request against 0.3-0.4 ms for this (docs/performance.md), CPU taken from the cores the
+     * service needs. Connections are kept alive between requests, up to 64 idle ones.
+     */
+    static Op send(URI url, byte[] body) throws IOException {
+        java.net.URL target = url.toURL();
         return () -> {
-            HttpResponse<byte[]> response = client.send(post, HttpResponse.BodyHandlers.ofByteArray());
-            if (response.statusCode() != 200) {
-                throw new IOException("HTTP " + response.statusCode() + ": " + new String(response.body()));
+            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) target.openConnection();
+            connection.setRequestMethod("POST");
+            connection.setDoOutput(true);
+            connection.setRequestProperty("Content-Type", "application/json");
+            connection.setFixedLengthStreamingMode(body.length);
+            try (var out = connection.getOutputStream()) {
+                out.write(body);
+            }
+            int status = connection.getResponseCode();
+            // Read to the end either way, or the connection is not reused.
+            try (var in = status < 400 ? connection.getInputStream() : connection.getErrorStream()) {
+                byte[] answer = in == null ? new byte[0] : in.readAllBytes();
+                if (status != 200) {
+                    throw new IOException("HTTP " + status + ": " + new String(answer, StandardCharsets.UTF_8));
+                }
             }
         };
     }

@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
@@ -61,8 +62,6 @@ public final class WarmupTimeline {
                 candidates, 42));
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        HttpRequest post = HttpRequest.newBuilder(URI.create(URL)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
 
         double waited = awaitReadiness(client);
         System.out.printf(Locale.ROOT, "bundle %s, %d candidates, %.1f requests/s open-loop, %d windows of %d s;"
@@ -81,7 +80,7 @@ public final class WarmupTimeline {
         long[] latencies = new long[total];
         boolean[] failed = new boolean[total];
         AtomicLong errors = new AtomicLong();
-        ServingOverhead.Op send = ServingOverhead.send(client, post);
+        ServingOverhead.Op send = ServingOverhead.send(URI.create(URL), body.getBytes(StandardCharsets.UTF_8));
         ServingOverhead.arrive(pool, start, interval, total, index -> {
             try {
                 send.call();

@@ -5,12 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.stemnet.service.scoring.ServingOverhead.WrkOutput;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -87,6 +91,46 @@ class ServingOverheadReportTest {
             assertThat(parsed.ok() + parsed.errors()).isBetween(received.get() - 2L, (long) received.get());
             assertThat(parsed.errors()).isBetween(refused.get() - 2L, (long) refused.get());
             assertThat(parsed.seconds()).isBetween(0.9, 2.0);
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    void theOpenLoopSenderPostsTheBodyOverOneKeptAliveConnectionAndFailsOnAnythingBut200() throws Exception {
+        byte[] body = "{\"userId\":\"u1\",\"candidates\":[]}".getBytes(StandardCharsets.UTF_8);
+        Set<Integer> clientPorts = ConcurrentHashMap.newKeySet();
+        AtomicInteger received = new AtomicInteger();
+        AtomicInteger malformed = new AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/v1/score", exchange -> {
+            byte[] posted = exchange.getRequestBody().readAllBytes();
+            if (!exchange.getRequestMethod().equals("POST")
+                    || !"application/json".equals(exchange.getRequestHeaders().getFirst("Content-Type"))
+                    || !Arrays.equals(posted, body)) {
+                malformed.incrementAndGet();
+            }
+            clientPorts.add(exchange.getRemoteAddress().getPort());
+            boolean refuse = received.incrementAndGet() == 3;
+            byte[] answer = (refuse ? "{\"title\":\"busy\"}" : "{\"results\":[]}").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(refuse ? 429 : 200, answer.length);
+            exchange.getResponseBody().write(answer);
+            exchange.close();
+        });
+        server.start();
+        try {
+            ServingOverhead.Op send = ServingOverhead.send(
+                    URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/score"), body);
+
+            send.call();
+            send.call();
+            assertThatThrownBy(send::call).isInstanceOf(IOException.class).hasMessageContaining("HTTP 429")
+                    .hasMessageContaining("busy");
+            send.call();
+
+            assertThat(received).hasValue(4);
+            assertThat(malformed).hasValue(0);
+            assertThat(clientPorts).as("one connection, kept alive across requests and the refusal").hasSize(1);
         } finally {
             server.stop(0);
         }
