@@ -12,7 +12,9 @@ import dev.stemnet.service.bundle.Manifest.TableSpec;
 import dev.stemnet.service.bundle.Manifest.TensorSpec;
 import dev.stemnet.service.scoring.ScoreRequest.Candidate;
 import java.io.IOException;
+import java.net.HttpURLConnection;
 import java.net.URI;
+import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -53,12 +55,13 @@ import java.util.regex.Pattern;
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
  * so that drift in the machine's load hits every side alike. The HTTP sides' closed loops are driven by
  * {@code wrk}, one thread over {@code CONCURRENCY} connections (scripts/install-test-deps.sh installs it): the client
- * shares the service's two cores, and the less CPU it takes the less the service's own CPU per request rises with
- * it: per 20-candidate request the JDK's {@code HttpClient} spent about 0.7 ms of CPU, hey 0.15 ms and wrk 0.03 ms
- * (docs/performance.md, "Serving overhead"). Latency: open-loop arrivals at a fixed rate of 50% of each side's saturation throughput, latency
- * measured from the intended start (no coordinated omission), sent by the JDK's blocking {@code HttpURLConnection}
- * (wrk cannot send open-loop at a fixed rate), about 0.3-0.4 ms of CPU per 20-candidate request: at small requests
- * that is a share of the cores which the service's saturation, measured with wrk, did not leave it.
+ * shares the service's two cores, and the lighter the client, the less the service's CPU per request rises: per
+ * 20-candidate request the JDK's {@code HttpClient} spent about 0.7 ms of CPU, hey 0.15 ms and wrk 0.03 ms
+ * (docs/performance.md, "Serving overhead"). Latency: open-loop arrivals at a fixed rate of 50% of each side's
+ * saturation throughput, latency measured from the intended start (no coordinated omission), sent by the JDK's
+ * blocking {@code HttpURLConnection} (wrk cannot send open-loop at a fixed rate), about 0.3-0.4 ms of CPU per
+ * 20-candidate request: at small requests that is a share of the cores which the service's saturation, measured with
+ * wrk, did not leave it.
  * Of the HTTP sides' CPU, the part their threads spent inside ONNX Runtime comes from the service's
  * {@code stem_network_cpu_seconds_total} ({@code -Dstem.bench.management-url}, :8081).
  * Prints one table; {@code /proc/loadavg} is printed with every phase.
@@ -503,15 +506,15 @@ public final class ServingOverhead {
     }
 
     /**
-     * {@code POST}s the body with the JDK's blocking {@code HttpURLConnection} on the calling thread; anything but 200 is
-     * an error. Not the JDK's {@code HttpClient}: it hands every exchange between its own threads and spent 0.8-1.1 ms
-     * of CPU per 20-candidate request against 0.3-0.4 ms for this (docs/performance.md), CPU taken from the cores the
-     * service needs. Connections are kept alive between requests, up to 64 idle ones.
+     * {@code POST}s the body with the JDK's blocking {@code HttpURLConnection} on the calling thread; anything but 200
+     * is an error. Not the JDK's {@code HttpClient}: it hands every exchange between its own threads and spent
+     * 0.8-1.1 ms of CPU per 20-candidate request against 0.3-0.4 ms for this (docs/performance.md), CPU taken from the
+     * cores the service needs. Connections are kept alive between requests, up to 64 idle ones.
      */
     static Op send(URI url, byte[] body) throws IOException {
-        java.net.URL target = url.toURL();
+        URL target = url.toURL();
         return () -> {
-            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) target.openConnection();
+            HttpURLConnection connection = (HttpURLConnection) target.openConnection();
             connection.setRequestMethod("POST");
             connection.setDoOutput(true);
             connection.setRequestProperty("Content-Type", "application/json");
