@@ -126,7 +126,7 @@ public final class ServingOverhead {
             String altModel = System.getProperty("stem.bench.alt-model");
             OrtSession alt = altModel == null ? null : session(environment, Path.of(altModel));
 
-            String body = json(fixture.request);
+            byte[] body = json(fixture.request).getBytes(StandardCharsets.UTF_8);
             // The sides that go over HTTP, by the URL they post to: wrk drives their closed loops.
             Map<String, URI> overHttp = new HashMap<>();
             Map<String, URI> prometheus = new HashMap<>();
@@ -142,7 +142,7 @@ public final class ServingOverhead {
             }
             Map<String, Op> sides = new java.util.LinkedHashMap<>();
             sides.put("onnx", () -> fp32.run(feeds).close());
-            sides.put("http", send(overHttp.get("http"), body.getBytes(StandardCharsets.UTF_8)));
+            sides.put("http", send(overHttp.get("http"), body));
             sides.put("scorer", () -> fixture.scorer.score(fixture.request, Deadline.none(), StageTimings.NONE));
             ExecutorService handoff = Executors.newFixedThreadPool(CONCURRENCY, runnable -> {
                 Thread thread = new Thread(runnable, "onnx-handoff");
@@ -157,7 +157,7 @@ public final class ServingOverhead {
                 sides.put("onnx-q", () -> alt.run(feeds).close());
             }
             if (altUrl != null) {
-                sides.put("http-alt", send(overHttp.get("http-alt"), body.getBytes(StandardCharsets.UTF_8)));
+                sides.put("http-alt", send(overHttp.get("http-alt"), body));
             }
             // -Dstem.bench.sides=http drives the service alone, e.g. while profiling it.
             String only = System.getProperty("stem.bench.sides");
@@ -169,7 +169,7 @@ public final class ServingOverhead {
                     BenchFixture.bundleDir(), candidates, CONCURRENCY, WARMUP_SECONDS, SECONDS, ROUNDS, URL);
             Path bodyFile = Files.createTempFile("serving-overhead-", ".json");
             bodyFile.toFile().deleteOnExit();
-            Files.writeString(bodyFile, body);
+            Files.write(bodyFile, body);
             for (Map.Entry<String, Op> side : sides.entrySet()) {
                 Result warm = saturate(side.getKey() + " warm-up", side.getValue(), overHttp.get(side.getKey()),
                         prometheus.get(side.getKey()), bodyFile, WARMUP_SECONDS);

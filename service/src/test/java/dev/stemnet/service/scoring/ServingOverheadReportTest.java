@@ -3,6 +3,7 @@ package dev.stemnet.service.scoring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.stemnet.service.scoring.ServingOverhead.WrkOutput;
 import java.io.IOException;
@@ -39,6 +40,8 @@ class ServingOverheadReportTest {
             0m0.120s 0m0.250s
             """;
 
+    private static final String BODY = "{\"userId\":\"u1\",\"candidates\":[]}";
+
     @Test
     void readsTheOkCountTheFailuresTheDurationAndWrksCpuTime() {
         WrkOutput parsed = WrkOutput.parse(WRK_THEN_TIMES);
@@ -59,17 +62,15 @@ class ServingOverheadReportTest {
 
     @Test
     void theWrkScriptPostsTheBodyAndCountsWhatTheServerRefused(@TempDir Path dir) throws Exception {
-        String body = "{\"userId\":\"u1\",\"candidates\":[]}";
-        Path bodyFile = Files.writeString(dir.resolve("body.json"), body);
+        Path bodyFile = Files.writeString(dir.resolve("body.json"), BODY);
         AtomicInteger received = new AtomicInteger();
         AtomicInteger refused = new AtomicInteger();
         AtomicInteger malformed = new AtomicInteger();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/v1/score", exchange -> {
+        HttpServer server = startScoreServer(exchange -> {
             byte[] posted = exchange.getRequestBody().readAllBytes();
             boolean asSent = exchange.getRequestMethod().equals("POST")
                     && "application/json".equals(exchange.getRequestHeaders().getFirst("Content-Type"))
-                    && new String(posted, StandardCharsets.UTF_8).equals(body);
+                    && new String(posted, StandardCharsets.UTF_8).equals(BODY);
             int status = !asSent ? 400 : received.incrementAndGet() % 4 == 0 ? 429 : 200;
             if (!asSent) {
                 malformed.incrementAndGet();
@@ -79,11 +80,8 @@ class ServingOverheadReportTest {
             exchange.sendResponseHeaders(status, -1);
             exchange.close();
         });
-        server.start();
         try {
-            URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/score");
-
-            WrkOutput parsed = ServingOverhead.wrk(url, bodyFile, 2, 1);
+            WrkOutput parsed = ServingOverhead.wrk(scoreUrl(server), bodyFile, 2, 1);
 
             assertThat(malformed).hasValue(0);
             assertThat(parsed.ok()).isPositive();
@@ -98,12 +96,11 @@ class ServingOverheadReportTest {
 
     @Test
     void theOpenLoopSenderPostsTheBodyOverOneKeptAliveConnectionAndFailsOnAnythingBut200() throws Exception {
-        byte[] body = "{\"userId\":\"u1\",\"candidates\":[]}".getBytes(StandardCharsets.UTF_8);
+        byte[] body = BODY.getBytes(StandardCharsets.UTF_8);
         Set<Integer> clientPorts = ConcurrentHashMap.newKeySet();
         AtomicInteger received = new AtomicInteger();
         AtomicInteger malformed = new AtomicInteger();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/v1/score", exchange -> {
+        HttpServer server = startScoreServer(exchange -> {
             byte[] posted = exchange.getRequestBody().readAllBytes();
             if (!exchange.getRequestMethod().equals("POST")
                     || !"application/json".equals(exchange.getRequestHeaders().getFirst("Content-Type"))
@@ -117,10 +114,8 @@ class ServingOverheadReportTest {
             exchange.getResponseBody().write(answer);
             exchange.close();
         });
-        server.start();
         try {
-            ServingOverhead.Op send = ServingOverhead.send(
-                    URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/score"), body);
+            ServingOverhead.Op send = ServingOverhead.send(scoreUrl(server), body);
 
             send.call();
             send.call();
@@ -187,5 +182,17 @@ class ServingOverheadReportTest {
         assertThat(ServingOverhead.jitStillCompiling(compiling, 0)).isFalse();
         var idle = new ServingOverhead.Result(100, new long[0], 0, 12.0, 10.0, 8.0, 0.0);
         assertThat(ServingOverhead.jitStillCompiling(idle, 0)).isFalse();
+    }
+
+    /** A loopback server answering {@code /v1/score} with {@code handler}, started; the caller stops it. */
+    private static HttpServer startScoreServer(HttpHandler handler) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/v1/score", handler);
+        server.start();
+        return server;
+    }
+
+    private static URI scoreUrl(HttpServer server) {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/score");
     }
 }
