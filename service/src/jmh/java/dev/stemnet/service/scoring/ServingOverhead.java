@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,7 +65,8 @@ import java.util.regex.Pattern;
  * wrk, did not leave it.
  * Of the HTTP sides' CPU, the part their threads spent inside ONNX Runtime comes from the service's
  * {@code stem_network_cpu_seconds_total} ({@code -Dstem.bench.management-url}, :8081).
- * Prints one table; {@code /proc/loadavg} is printed with every phase.
+ * Prints one table, then each side's ratios to bare ONNX Runtime; for the HTTP sides also the 95% interval of
+ * onnx/service over the rounds and each round's own ratio. {@code /proc/loadavg} is printed with every phase.
  */
 public final class ServingOverhead {
 
@@ -83,6 +85,7 @@ public final class ServingOverhead {
     private static final int WARMUP_MAX_SECONDS = Integer.getInteger("stem.bench.warmup-max-seconds", 600);
     private static final int WARMUP_STEP_SECONDS = 10;
     private static final int ROUNDS = Integer.getInteger("stem.bench.rounds", 2);
+    private static final int BOOTSTRAP_RESAMPLES = 10_000;
     private static final int OPEN_LOOP_THREADS = Integer.getInteger("stem.bench.open-loop-threads", 8);
     private static final String URL = System.getProperty("stem.bench.url", "http://localhost:8080") + "/v1/score";
     /** The services' Prometheus endpoints, for the CPU time their threads spent inside ONNX Runtime. */
@@ -241,10 +244,36 @@ public final class ServingOverhead {
                     side.startsWith("http") ? String.format(Locale.ROOT, ", onnx/service %.3f (service process only)",
                             onnxCpu / mean(serviceCpu.get(side))) : "");
             if (side.startsWith("http")) {
+                System.out.println("  " + ratioInterval(cpu.get("onnx"), serviceCpu.get(side)));
                 System.out.println("  " + roundSpread(cpu.get("onnx"), serviceCpu.get(side)));
                 System.out.println("  " + networkShare(onnxCpu, mean(serviceCpu.get(side)), mean(networkCpu.get(side))));
             }
         }
+    }
+
+    /**
+     * A 95% interval for onnx/service, from the rounds resampled with replacement, each round's two sides kept
+     * together (a paired bootstrap of the ratio of means): how far the headline ratio would move had the same machine
+     * served other rounds like these. It cannot see a drift that outlasts the run, so runs can differ by more.
+     */
+    static String ratioInterval(double[] onnxCpu, double[] serviceCpu) {
+        int rounds = onnxCpu.length;
+        double[] resampled = new double[BOOTSTRAP_RESAMPLES];
+        // A fixed seed: the same rounds print the same interval.
+        Random random = new Random(rounds);
+        for (int b = 0; b < resampled.length; b++) {
+            double onnx = 0;
+            double service = 0;
+            for (int i = 0; i < rounds; i++) {
+                int round = random.nextInt(rounds);
+                onnx += onnxCpu[round];
+                service += serviceCpu[round];
+            }
+            resampled[b] = onnx / service;
+        }
+        Arrays.sort(resampled);
+        return String.format(Locale.ROOT, "onnx/service 95%% interval over the rounds (paired bootstrap): %.3f-%.3f",
+                resampled[(int) (0.025 * resampled.length)], resampled[(int) (0.975 * resampled.length) - 1]);
     }
 
     /**

@@ -17,6 +17,8 @@ import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -139,6 +141,26 @@ class ServingOverheadReportTest {
         // Per round 0.8, 0.75, 1.0, 0.5; the median of an even count is the mean of the middle two.
         assertThat(ServingOverhead.roundSpread(onnxMillis, serviceMillis))
                 .isEqualTo("onnx/service per round: min 0.500, median 0.775, max 1.000 [0.8, 0.75, 1.0, 0.5]");
+    }
+
+    @Test
+    void theIntervalCollapsesOnIdenticalRoundsAndWidensWithTheirSpread() {
+        assertThat(ServingOverhead.ratioInterval(new double[] {1.6, 1.6, 1.6}, new double[] {2.0, 2.0, 2.0}))
+                .endsWith(": 0.800-0.800");
+
+        double[] onnxMillis = {1.60, 1.70, 1.50, 1.60, 1.65, 1.55};
+        double[] serviceMillis = {2.00, 2.30, 1.80, 2.10, 1.95, 2.40};
+        String interval = ServingOverhead.ratioInterval(onnxMillis, serviceMillis);
+        Matcher bounds = Pattern.compile(": (\\d\\.\\d{3})-(\\d\\.\\d{3})$").matcher(interval);
+        assertThat(bounds.find()).as(interval).isTrue();
+        double low = Double.parseDouble(bounds.group(1));
+        double high = Double.parseDouble(bounds.group(2));
+        double ratioOfMeans = 9.60 / 12.55;
+        // Each resample's ratio lies between the lowest and the highest round's own (0.646 and 0.846).
+        assertThat(low).isLessThan(ratioOfMeans).isGreaterThanOrEqualTo(0.646);
+        assertThat(high).isGreaterThan(ratioOfMeans).isLessThanOrEqualTo(0.846);
+        assertThat(high - low).isGreaterThan(0.02);
+        assertThat(ServingOverhead.ratioInterval(onnxMillis, serviceMillis)).as("same rounds, same interval").isEqualTo(interval);
     }
 
     @Test
