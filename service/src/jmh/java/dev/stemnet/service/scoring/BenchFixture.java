@@ -96,6 +96,31 @@ public final class BenchFixture implements AutoCloseable {
         return new ScoreRequest("bench", null, userId, userFeatures, list, null);
     }
 
+    /** The request as the API takes it (ids and values are plain vocabulary strings: no escaping needed). */
+    public static String json(ScoreRequest request) {
+        StringBuilder json = new StringBuilder();
+        json.append("{\"requestId\":\"bench\",\"userId\":\"").append(request.userId()).append("\",\"userFeatures\":");
+        object(json, request.userFeatures());
+        json.append(",\"candidates\":[");
+        for (int i = 0; i < request.candidates().size(); i++) {
+            Candidate candidate = request.candidates().get(i);
+            json.append(i == 0 ? "" : ",").append("{\"itemId\":\"").append(candidate.itemId()).append("\",\"features\":");
+            object(json, candidate.features());
+            json.append('}');
+        }
+        return json.append("]}").toString();
+    }
+
+    private static void object(StringBuilder json, Map<String, String> values) {
+        json.append('{');
+        boolean first = true;
+        for (Map.Entry<String, String> entry : values.entrySet()) {
+            json.append(first ? "" : ",").append('"').append(entry.getKey()).append("\":\"").append(entry.getValue()).append('"');
+            first = false;
+        }
+        json.append('}');
+    }
+
     private static Map<String, String> features(List<FieldSpec> fields, Side side, String idField,
             Map<String, List<String>> values, SplittableRandom random) {
         Map<String, String> features = new HashMap<>();

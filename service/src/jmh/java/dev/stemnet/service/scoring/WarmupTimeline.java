@@ -57,7 +57,7 @@ public final class WarmupTimeline {
                     + " windows after the first minute");
         }
         // Built while the service loads, so that sending starts the moment it is ready.
-        String body = ServingOverhead.json(BenchFixture.request(
+        String body = BenchFixture.json(BenchFixture.request(
                 new BundleLoader(Validation.buildDefaultValidatorFactory().getValidator()).load(BenchFixture.bundleDir()),
                 candidates, 42));
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
@@ -66,11 +66,11 @@ public final class WarmupTimeline {
         double waited = awaitReadiness(client);
         System.out.printf(Locale.ROOT, "bundle %s, %d candidates, %.1f requests/s open-loop, %d windows of %d s;"
                         + " ready after %.1f s of polling; loadavg %s%n", BenchFixture.bundleDir(), candidates, RATE,
-                windows, WINDOW_SECONDS, waited, ServingOverhead.loadavg());
+                windows, WINDOW_SECONDS, waited, CpuAccounting.loadavg());
 
         long start = System.nanoTime();
         long[] cpuAtBoundary = new long[windows + 1];
-        cpuAtBoundary[0] = ServingOverhead.serviceCpuNanos();
+        cpuAtBoundary[0] = CpuAccounting.serviceCpuNanos();
         Thread sampler = new Thread(() -> sampleCpu(start, cpuAtBoundary), "cpu-sampler");
         sampler.start();
 
@@ -80,8 +80,8 @@ public final class WarmupTimeline {
         long[] latencies = new long[total];
         boolean[] failed = new boolean[total];
         AtomicLong errors = new AtomicLong();
-        ServingOverhead.Op send = ServingOverhead.send(URI.create(URL), body.getBytes(StandardCharsets.UTF_8));
-        ServingOverhead.arrive(pool, start, interval, total, index -> {
+        Op send = OpenLoop.post(URI.create(URL), body.getBytes(StandardCharsets.UTF_8));
+        OpenLoop.arrive(pool, start, interval, total, index -> {
             try {
                 send.call();
             } catch (Exception e) {
@@ -98,7 +98,7 @@ public final class WarmupTimeline {
         pool.awaitTermination(1, TimeUnit.MINUTES);
         sampler.join();
         print(windows, cpuAtBoundary, completedAt, latencies, failed);
-        System.out.println("errors " + errors.get() + ", loadavg at end " + ServingOverhead.loadavg());
+        System.out.println("errors " + errors.get() + ", loadavg at end " + CpuAccounting.loadavg());
     }
 
     /** @return seconds polled until readiness answered 200 */
@@ -130,7 +130,7 @@ public final class WarmupTimeline {
                     return;
                 }
             }
-            cpuAtBoundary[k] = ServingOverhead.serviceCpuNanos();
+            cpuAtBoundary[k] = CpuAccounting.serviceCpuNanos();
         }
     }
 
@@ -151,7 +151,7 @@ public final class WarmupTimeline {
         System.out.println();
         System.out.println("window s    requests   service cpu ms/req   x steady   p50 ms   p99 ms");
         for (int k = 0; k < windows; k++) {
-            ServingOverhead.Result latency = new ServingOverhead.Result(0, windowLatencies[k], 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+            PhaseResult latency = PhaseResult.latencies(0, windowLatencies[k], 0);
             System.out.printf(Locale.ROOT, "%4d-%-4d %10d %20.2f %9.2fx %8.2f %8.2f%n", k * WINDOW_SECONDS,
                     (k + 1) * WINDOW_SECONDS, completed[k], cpuPerRequest[k], cpuPerRequest[k] / steady,
                     latency.percentileMillis(50), latency.percentileMillis(99));
