@@ -1,5 +1,5 @@
 """The repository's Markdown stays a guide: README.md short, results documents opening with their current figures,
-and every relative link pointing at a file that exists."""
+and every relative link pointing at a file that exists (and at one of its headings, where it names one)."""
 import re
 from pathlib import Path
 
@@ -34,4 +34,32 @@ def test_every_relative_link_in_the_docs_points_at_a_file():
                 continue  # http:, https:, mailto:
             if not (document.parent / target).exists():
                 broken.append(f"{document.relative_to(REPO)} -> {target}")
+    assert broken == []
+
+
+def _heading_anchors(document: Path) -> set[str]:
+    """The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces as hyphens, repeats
+    numbered."""
+    anchors, seen, in_code = set(), {}, False
+    for line in document.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        heading = None if in_code else re.match(r"^#{1,6} (.*)", line)
+        if heading:
+            anchor = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-")
+            count = seen.get(anchor, 0)
+            anchors.add(anchor if count == 0 else f"{anchor}-{count}")
+            seen[anchor] = count + 1
+    return anchors
+
+
+def test_every_link_to_a_section_names_a_heading_of_its_document():
+    broken = []
+    for document in _markdown_files():
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", document.read_text()):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            linked = document.parent / target if target else document
+            if linked.suffix == ".md" and linked.exists() and anchor not in _heading_anchors(linked):
+                broken.append(f"{document.relative_to(REPO)} -> {target}#{anchor}")
     assert broken == []
