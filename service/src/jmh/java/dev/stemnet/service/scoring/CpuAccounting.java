@@ -25,10 +25,9 @@ final class CpuAccounting {
 
     private CpuAccounting() {}
 
-    /** CPU time of this JVM plus the service's process (user + system), in nanoseconds. */
-    static long cpuNanos() {
-        return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
-                + serviceCpuNanos();
+    /** CPU time of this JVM (user + system), in nanoseconds. */
+    static long benchCpuNanos() {
+        return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /**

@@ -206,13 +206,14 @@ public final class ServingOverhead {
         String before = CpuAccounting.loadavg();
         double networkBefore = CpuAccounting.networkCpuSeconds(prometheus);
         long jitBefore = CpuAccounting.serviceJitNanos();
-        long cpuBefore = CpuAccounting.cpuNanos();
+        long benchBefore = CpuAccounting.benchCpuNanos();
         long serviceBefore = CpuAccounting.serviceCpuNanos();
         Wrk.Output parsed = Wrk.run(url, body, CONCURRENCY, seconds);
         long ops = parsed.ok();
+        long service = CpuAccounting.serviceCpuNanos() - serviceBefore;
+        long bench = CpuAccounting.benchCpuNanos() - benchBefore;
         PhaseResult result = new PhaseResult(ops / parsed.seconds(), new long[0], parsed.errors(),
-                (CpuAccounting.cpuNanos() - cpuBefore + parsed.clientCpuNanos()) / 1e6 / ops,
-                (CpuAccounting.serviceCpuNanos() - serviceBefore) / 1e6 / ops,
+                (bench + service + parsed.clientCpuNanos()) / 1e6 / ops, service / 1e6 / ops,
                 (CpuAccounting.networkCpuSeconds(prometheus) - networkBefore) * 1e3 / ops,
                 (CpuAccounting.serviceJitNanos() - jitBefore) / 1e6 / ops);
         System.out.printf(Locale.ROOT,
@@ -224,7 +225,7 @@ public final class ServingOverhead {
 
     private static PhaseResult closedLoop(String label, Op op, int seconds) throws InterruptedException {
         String before = CpuAccounting.loadavg();
-        long cpuBefore = CpuAccounting.cpuNanos();
+        long benchBefore = CpuAccounting.benchCpuNanos();
         long serviceBefore = CpuAccounting.serviceCpuNanos();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         AtomicLong errors = new AtomicLong();
@@ -254,9 +255,10 @@ public final class ServingOverhead {
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
         long ops = Arrays.stream(counts).sum();
-        PhaseResult result = new PhaseResult(ops / elapsed, new long[0], errors.get(),
-                (CpuAccounting.cpuNanos() - cpuBefore) / 1e6 / ops,
-                (CpuAccounting.serviceCpuNanos() - serviceBefore) / 1e6 / ops, Double.NaN, Double.NaN);
+        long service = CpuAccounting.serviceCpuNanos() - serviceBefore;
+        long bench = CpuAccounting.benchCpuNanos() - benchBefore;
+        PhaseResult result = new PhaseResult(ops / elapsed, new long[0], errors.get(), (bench + service) / 1e6 / ops,
+                service / 1e6 / ops, Double.NaN, Double.NaN);
         System.out.printf(Locale.ROOT, "%-28s %8.1f/s  cpu %.2f ms/req (service %.2f)  errors %d  loadavg %s -> %s%n",
                 label, result.perSecond(), result.cpuMillisPerOp(), result.serviceCpuMillisPerOp(), errors.get(),
                 before, CpuAccounting.loadavg());
