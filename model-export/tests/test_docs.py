@@ -1,5 +1,6 @@
 """The repository's Markdown stays a guide: README.md short, results documents opening with their current figures,
 and every relative link pointing at a file that exists (and at one of its headings, where it names one)."""
+import functools
 import re
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = [REPO / "docs" / "performance.md", REPO / "model-export" / "docs" / "benchmarks.md"]
-LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+# A Markdown link's target: a path (empty for the same document), then an optional #anchor.
+LINK = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
 
 
 def _markdown_files() -> list[Path]:
@@ -30,14 +32,15 @@ def test_every_relative_link_in_the_docs_points_at_a_file():
     broken = []
     for document in _markdown_files():
         for target, _ in LINK.findall(document.read_text()):
-            if re.match(r"^[a-z]+:", target):
-                continue  # http:, https:, mailto:
+            if not target or re.match(r"^[a-z]+:", target):
+                continue  # the same document; http:, https:, mailto:
             if not (document.parent / target).exists():
                 broken.append(f"{document.relative_to(REPO)} -> {target}")
     assert broken == []
 
 
-def _heading_anchors(document: Path) -> set[str]:
+@functools.cache
+def _heading_anchors(document: Path) -> frozenset[str]:
     """The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces as hyphens, repeats
     numbered."""
     anchors, seen, in_code = set(), {}, False
@@ -50,14 +53,14 @@ def _heading_anchors(document: Path) -> set[str]:
             count = seen.get(anchor, 0)
             anchors.add(anchor if count == 0 else f"{anchor}-{count}")
             seen[anchor] = count + 1
-    return anchors
+    return frozenset(anchors)
 
 
 def test_every_link_to_a_section_names_a_heading_of_its_document():
     broken = []
     for document in _markdown_files():
-        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", document.read_text()):
-            if re.match(r"^[a-z]+:", target):
+        for target, anchor in LINK.findall(document.read_text()):
+            if not anchor or re.match(r"^[a-z]+:", target):
                 continue
             linked = document.parent / target if target else document
             if linked.suffix == ".md" and linked.exists() and anchor not in _heading_anchors(linked):
