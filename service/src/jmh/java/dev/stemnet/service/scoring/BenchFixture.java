@@ -1,6 +1,7 @@
 package dev.stemnet.service.scoring;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.stemnet.service.bundle.BundleLoader;
 import dev.stemnet.service.bundle.Manifest.FieldSpec;
 import dev.stemnet.service.bundle.Manifest.Side;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * What the benchmarks share: a bundle ({@code -Dstem.bench.bundle-dir}, default the paper-sized
@@ -38,6 +40,9 @@ import java.util.SplittableRandom;
 public final class BenchFixture implements AutoCloseable {
 
     public static final String BUNDLE_PROPERTY = "stem.bench.bundle-dir";
+    private static final JsonMapper REQUEST_WRITER = JsonMapper.builder()
+            .changeDefaultPropertyInclusion(inclusion -> inclusion.withValueInclusion(JsonInclude.Include.NON_EMPTY))
+            .build();
 
     public final ModelBundle bundle;
     public final OnnxModel network;
@@ -96,29 +101,9 @@ public final class BenchFixture implements AutoCloseable {
         return new ScoreRequest("bench", null, userId, userFeatures, list, null);
     }
 
-    /** The request as the API takes it (ids and values are plain vocabulary strings: no escaping needed). */
+    /** The request as the API takes it; empty maps and absent values left out, as a caller would. */
     public static String json(ScoreRequest request) {
-        StringBuilder json = new StringBuilder();
-        json.append("{\"requestId\":\"bench\",\"userId\":\"").append(request.userId()).append("\",\"userFeatures\":");
-        object(json, request.userFeatures());
-        json.append(",\"candidates\":[");
-        for (int i = 0; i < request.candidates().size(); i++) {
-            Candidate candidate = request.candidates().get(i);
-            json.append(i == 0 ? "" : ",").append("{\"itemId\":\"").append(candidate.itemId()).append("\",\"features\":");
-            object(json, candidate.features());
-            json.append('}');
-        }
-        return json.append("]}").toString();
-    }
-
-    private static void object(StringBuilder json, Map<String, String> values) {
-        json.append('{');
-        boolean first = true;
-        for (Map.Entry<String, String> entry : values.entrySet()) {
-            json.append(first ? "" : ",").append('"').append(entry.getKey()).append("\":\"").append(entry.getValue()).append('"');
-            first = false;
-        }
-        json.append('}');
+        return REQUEST_WRITER.writeValueAsString(request);
     }
 
     private static Map<String, String> features(List<FieldSpec> fields, Side side, String idField,
