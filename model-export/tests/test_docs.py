@@ -28,14 +28,18 @@ def test_a_results_document_opens_with_its_current_figures_table(document):
     assert any(line.startswith("|") for line in head[heading:]), "a table within the first 60 lines"
 
 
+def _relative_links() -> list[tuple[Path, str, str]]:
+    """Every link of the docs that stays in the repository: (document, target path, anchor); the path is empty for
+    a section of the same document, the anchor empty for a whole file. http:, https: and mailto: links are left out."""
+    return [(document, target, anchor)
+            for document in _markdown_files()
+            for target, anchor in LINK.findall(document.read_text())
+            if not re.match(r"^[a-z]+:", target)]
+
+
 def test_every_relative_link_in_the_docs_points_at_a_file():
-    broken = []
-    for document in _markdown_files():
-        for target, _ in LINK.findall(document.read_text()):
-            if not target or re.match(r"^[a-z]+:", target):
-                continue  # the same document; http:, https:, mailto:
-            if not (document.parent / target).exists():
-                broken.append(f"{document.relative_to(REPO)} -> {target}")
+    broken = [f"{document.relative_to(REPO)} -> {target}" for document, target, _ in _relative_links()
+              if target and not (document.parent / target).exists()]
     assert broken == []
 
 
@@ -58,11 +62,8 @@ def _heading_anchors(document: Path) -> frozenset[str]:
 
 def test_every_link_to_a_section_names_a_heading_of_its_document():
     broken = []
-    for document in _markdown_files():
-        for target, anchor in LINK.findall(document.read_text()):
-            if not anchor or re.match(r"^[a-z]+:", target):
-                continue
-            linked = document.parent / target if target else document
-            if linked.suffix == ".md" and linked.exists() and anchor not in _heading_anchors(linked):
-                broken.append(f"{document.relative_to(REPO)} -> {target}#{anchor}")
+    for document, target, anchor in _relative_links():
+        linked = document.parent / target if target else document
+        if anchor and linked.suffix == ".md" and linked.exists() and anchor not in _heading_anchors(linked):
+            broken.append(f"{document.relative_to(REPO)} -> {target}#{anchor}")
     assert broken == []
