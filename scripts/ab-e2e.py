@@ -109,7 +109,7 @@ def replay_and_report(args: argparse.Namespace, phase: Path, experiment: str, re
     phase.mkdir(parents=True)
     (phase / "experiments.yaml").write_text(experiment)
     with running_service(args.jar, phase.parent / "models", phase / "experiments.yaml", phase / "exposures",
-                         phase / "service.log", shadow_queue_capacity=max(shadowed_requests, 1)) as ports:
+                         phase / "service.log", shadowed_requests) as ports:
         replay(ports.public, requests)
         wait_for_shadows(ports.management, shadowed_requests)
     subprocess.run(
@@ -122,20 +122,23 @@ def replay_and_report(args: argparse.Namespace, phase: Path, experiment: str, re
 
 @contextmanager
 def running_service(jar: Path, repository: Path, experiment: Path, exposures: Path, log_path: Path,
-                    shadow_queue_capacity: int) -> Iterator[e2e_support.Ports]:
-    """The jar serving `repository` under `experiment`, logging exposures; yields its ports."""
+                    shadowed_requests: int) -> Iterator[e2e_support.Ports]:
+    """The jar serving `repository` under `experiment`, logging exposures, with room for `shadowed_requests` shadows
+    (none: the shadow settings' defaults); yields its ports."""
     options = [f"--stem.models.repository={repository}",
                # Readiness waits for the default model; it serves requests that no A/B arm takes (the shadow phase).
                "--stem.models.default=stem_net",
                f"--stem.experiments.config={experiment}", f"--stem.experiments.exposure-log.dir={exposures}",
                # Every replayed request must get its shadow line, and this replayer keeps the same cores busy: at the
                # default priority (nice 19, SCHED_IDLE) a shadow waits behind it and is shed, as it is meant to be
-               # behind served traffic. At the serving priority the one shadow thread can still fall behind a replay
-               # that sends the next request as soon as the last is answered (19 of 1086 shed, queue_full, on a
-               # loaded 2-core machine), so its queue holds a whole replay and its deadline outlasts the wait for it.
-               "--stem.shadow.nice=0", "--stem.shadow.sched-idle=false",
-               f"--stem.shadow.queue-capacity={shadow_queue_capacity}",
-               f"--stem.shadow.deadline={2 * SHADOWS_DONE_DEADLINE_S}s"]
+               # behind served traffic.
+               "--stem.shadow.nice=0", "--stem.shadow.sched-idle=false"]
+    if shadowed_requests:
+        # At the serving priority the one shadow thread can still fall behind a replay that sends the next request
+        # as soon as the last is answered (19 of 1086 shed, queue_full, on a loaded 2-core machine): its queue holds
+        # the whole replay and its deadline outlasts the wait for it.
+        options += [f"--stem.shadow.queue-capacity={shadowed_requests}",
+                    f"--stem.shadow.deadline={2 * SHADOWS_DONE_DEADLINE_S}s"]
     with e2e_support.running_service(jar, options, log_path) as ports:
         yield ports
 
