@@ -35,16 +35,23 @@ final class CpuAccounting {
      * {@code -Dstem.bench.alt-url}); the one not driven idles meanwhile.
      */
     static long serviceCpuNanos() {
-        return processCpuNanos(System.getenv("SERVICE_PID")) + processCpuNanos(System.getenv("ALT_SERVICE_PID"));
+        return processCpuNanos("SERVICE_PID") + processCpuNanos("ALT_SERVICE_PID");
+    }
+
+    /** The {@code /proc} directory of the process whose id the environment variable holds; null without one. */
+    private static Path procDirectory(String pidVariable) {
+        String pid = System.getenv(pidVariable);
+        return pid == null || pid.isBlank() ? null : Path.of("/proc", pid.trim());
     }
 
     /** 0 without a process id. */
-    private static long processCpuNanos(String pid) {
-        if (pid == null || pid.isBlank()) {
+    private static long processCpuNanos(String pidVariable) {
+        Path process = procDirectory(pidVariable);
+        if (process == null) {
             return 0;
         }
         try {
-            return ProcStat.cpuNanos(Path.of("/proc", pid.trim(), "stat"));
+            return ProcStat.cpuNanos(process.resolve("stat"));
         } catch (IOException | RuntimeException e) {
             return 0;
         }
@@ -52,12 +59,12 @@ final class CpuAccounting {
 
     /** CPU time of the service's ({@code SERVICE_PID}'s) JIT compiler threads; 0 without one. */
     static long serviceJitNanos() {
-        String pid = System.getenv("SERVICE_PID");
-        if (pid == null || pid.isBlank()) {
+        Path process = procDirectory("SERVICE_PID");
+        if (process == null) {
             return 0;
         }
         long nanos = 0;
-        try (var tasks = Files.list(Path.of("/proc", pid.trim(), "task"))) {
+        try (var tasks = Files.list(process.resolve("task"))) {
             for (Path task : tasks.toList()) {
                 try {
                     String name = Files.readString(task.resolve("comm"));
