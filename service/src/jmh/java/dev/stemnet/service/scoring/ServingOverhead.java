@@ -39,8 +39,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       setting), if set; its process id in {@code ALT_SERVICE_PID}, its management URL in
  *       {@code -Dstem.bench.alt-management-url}.
  * </ul>
- * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each (the {@code http} side's longer while
- * the service's JIT still compiles, {@code -Dstem.bench.warmup-until-jit-below}),
+ * Saturation: after {@code -Dstem.bench.warmup-seconds} (20) of warm-up each (an HTTP side's longer while the
+ * services' JIT still compiles, {@code -Dstem.bench.warmup-until-jit-below}),
  * {@code -Dstem.bench.concurrency} (2 = the cores) closed-loop threads for each, rounds interleaved
  * so that drift in the machine's load hits every side alike. The HTTP sides' closed loops are driven by
  * {@code wrk}, one thread over {@code CONCURRENCY} connections (scripts/install-test-deps.sh installs it): the client
@@ -63,8 +63,8 @@ public final class ServingOverhead {
     // The service's JIT takes longer to settle than the bare session: its CPU per request kept falling for ~30 s.
     private static final int WARMUP_SECONDS = Integer.getInteger("stem.bench.warmup-seconds", 20);
     /**
-     * An HTTP side's warm-up goes on past {@code WARMUP_SECONDS}, 10 s at a time, until the service's JIT compiler
-     * threads took less than this share of its CPU in the last 10 s, or {@code stem.bench.warmup-max-seconds} (600)
+     * An HTTP side's warm-up goes on past {@code WARMUP_SECONDS}, 10 s at a time, until the services' JIT compiler
+     * threads took less than this share of their CPU in the last 10 s, or {@code stem.bench.warmup-max-seconds} (600)
      * have passed: at 200 candidates C2 went on compiling for minutes, and its CPU counts in the service's.
      * 0 turns the extension off.
      */
