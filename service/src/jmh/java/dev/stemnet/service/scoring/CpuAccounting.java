@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,6 +23,11 @@ import java.util.Map;
 final class CpuAccounting {
 
     static final String NETWORK_CPU = "stem_network_cpu_seconds_total";
+    /**
+     * The environment variables that may hold a service's process id: the bench's own service, and the second one of
+     * {@code -Dstem.bench.alt-url}. Each count sums over both; the service not driven idles meanwhile.
+     */
+    private static final List<String> SERVICE_PID_VARIABLES = List.of("SERVICE_PID", "ALT_SERVICE_PID");
     private static final HttpClient SCRAPER = HttpClient.newHttpClient();
 
     private CpuAccounting() {}
@@ -31,12 +37,9 @@ final class CpuAccounting {
         return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
-    /**
-     * CPU time of the service processes ({@code SERVICE_PID}, and {@code ALT_SERVICE_PID} of
-     * {@code -Dstem.bench.alt-url}); the one not driven idles meanwhile.
-     */
+    /** CPU time of the service processes ({@link #SERVICE_PID_VARIABLES}). */
     static long serviceCpuNanos() {
-        return processCpuNanos("SERVICE_PID") + processCpuNanos("ALT_SERVICE_PID");
+        return SERVICE_PID_VARIABLES.stream().mapToLong(CpuAccounting::processCpuNanos).sum();
     }
 
     /** The {@code /proc} directory of the process whose id the environment variable holds; null without one. */
@@ -59,11 +62,11 @@ final class CpuAccounting {
     }
 
     /**
-     * CPU time of the service processes' JIT compiler threads, counted like {@link #serviceCpuNanos}: a second service
-     * ({@code ALT_SERVICE_PID}) warms up until its JIT settles too.
+     * CPU time of the service processes' JIT compiler threads ({@link #SERVICE_PID_VARIABLES}): a second service warms
+     * up until its JIT settles too.
      */
     static long serviceJitNanos() {
-        return jitNanos("SERVICE_PID") + jitNanos("ALT_SERVICE_PID");
+        return SERVICE_PID_VARIABLES.stream().mapToLong(CpuAccounting::jitNanos).sum();
     }
 
     /** 0 without a process id. */
